@@ -1,0 +1,53 @@
+/** Secret redaction: what must never reach a log line, an error, a summary or an output. */
+
+const MASK = '***';
+
+/** `postgres://user:pw@host/db?password=x` → `postgres://user:***@host/db?password=***`. Leaves non-URLs alone. */
+export function redactUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return value;
+  }
+  if (url.password) url.password = MASK;
+  for (const key of [...url.searchParams.keys()]) {
+    if (SECRET_PARAM.test(key)) url.searchParams.set(key, MASK);
+  }
+  return url.toString().replaceAll('%2A%2A%2A', MASK);
+}
+
+const SECRET_PARAM = /pass|secret|token|key|signature|sig|auth|credential/i;
+const SECRET_HEADER = /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|api-key|x-auth-token)$|token|secret|key|pass/i;
+
+/** True for a header name whose value is a credential by its nature. */
+export function isSecretHeader(name: string): boolean {
+  return SECRET_HEADER.test(name);
+}
+
+/** Header map with secret values replaced; `all` masks every value (the smoke-test `headers` input is secret as a whole). */
+export function redactHeaders(headers: Record<string, string>, all = false): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(headers).map(([k, v]) => [k, all || isSecretHeader(k) ? MASK : v]),
+  );
+}
+
+/** The parts of a value that are secret on their own: a URL's password, each header value. */
+export function secretPartsOfUrl(value: string): string[] {
+  try {
+    const url = new URL(value);
+    const parts: string[] = [];
+    if (url.password) parts.push(url.password, decodeURIComponent(url.password));
+    for (const [k, v] of url.searchParams) if (SECRET_PARAM.test(k) && v) parts.push(v);
+    return [...new Set(parts)];
+  } catch {
+    return [];
+  }
+}
+
+/** Replace every occurrence of each secret in a text (for messages built from a service's answer). */
+export function scrub(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of secrets) if (s.length >= 3) out = out.split(s).join(MASK);
+  return out;
+}

@@ -18,7 +18,8 @@ export function redactUrl(value: string): string {
 }
 
 const SECRET_PARAM = /pass|secret|token|key|signature|sig|auth|credential/i;
-const SECRET_HEADER = /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|api-key|x-auth-token)$|token|secret|key|pass/i;
+const SECRET_HEADER =
+  /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|api-key|x-auth-token)$|token|secret|key|pass/i;
 
 /** True for a header name whose value is a credential by its nature. */
 export function isSecretHeader(name: string): boolean {
@@ -27,9 +28,7 @@ export function isSecretHeader(name: string): boolean {
 
 /** Header map with secret values replaced; `all` masks every value (the smoke-test `headers` input is secret as a whole). */
 export function redactHeaders(headers: Record<string, string>, all = false): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(headers).map(([k, v]) => [k, all || isSecretHeader(k) ? MASK : v]),
-  );
+  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, all || isSecretHeader(k) ? MASK : v]));
 }
 
 /** The parts of a value that are secret on their own: a URL's password, each header value. */

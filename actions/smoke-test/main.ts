@@ -1,0 +1,35 @@
+import * as core from '@actions/core';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseSmokeOptions } from '../../src/smoke/config.js';
+import { runSmokeTests } from '../../src/smoke/run.js';
+import { renderSmokeSummary } from '../../src/smoke/summary.js';
+import { runAction } from '../common/run.js';
+
+await runAction('smoke-test', async (ctx) => {
+  const options = parseSmokeOptions(ctx.inputs);
+  for (const s of options.secrets) ctx.secret(s);
+  const reportPath = ctx.inputs.string('report-file') || defaultReportPath();
+
+  const report = await runSmokeTests(options, ctx.logger);
+
+  await mkdir(path.dirname(reportPath), { recursive: true });
+  await writeFile(reportPath, JSON.stringify(report, null, 2) + '\n');
+  core.setOutput('passed', String(report.passed));
+  core.setOutput('failed', report.failed.join(','));
+  core.setOutput('report', reportPath);
+  core.setOutput('p95-ms', report.p95Ms === undefined ? '' : String(Math.round(report.p95Ms)));
+  await core.summary.addRaw(renderSmokeSummary(report, reportPath)).write();
+
+  const failures = report.checks.filter((c) => !c.passed);
+  for (const f of failures.slice(0, 10))
+    core.error(`${f.name}: ${f.reason}`, { title: `smoke check '${f.name}' failed` });
+  if (failures.length > 0) {
+    core.setFailed(`smoke-test failed: ${failures.map((f) => `${f.name}: ${f.reason}`).join(' | ')}`);
+  }
+});
+
+function defaultReportPath(): string {
+  const dir = process.env.RUNNER_TEMP || process.cwd();
+  return path.join(dir, 'opskit', `smoke-test-report-${Date.now()}.json`);
+}

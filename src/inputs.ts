@@ -129,6 +129,10 @@ export function parseStatusPattern(input: string, raw: string): StatusMatcher {
   return { text: parts.join(','), test: (s) => tests.some((t) => t(s)) };
 }
 
+/** `/body/flags` with JavaScript's flags: anything else is a literal, even when it starts with a slash. */
+const REGEX_PARTS = /^\/(.*)\/([dgimsuy]*)$/s;
+export const REGEX_LITERAL = REGEX_PARTS;
+
 /** A substring, or `/regex/flags`. */
 export interface TextMatcher {
   text: string;
@@ -136,7 +140,7 @@ export interface TextMatcher {
 }
 
 export function parseTextMatcher(input: string, raw: string): TextMatcher {
-  const re = /^\/(.*)\/([dgimsuy]*)$/s.exec(raw);
+  const re = REGEX_PARTS.exec(raw);
   if (re) {
     let regex: RegExp;
     try {

@@ -36,7 +36,7 @@ export function secretPartsOfUrl(value: string): string[] {
   try {
     const url = new URL(value);
     const parts: string[] = [];
-    if (url.password) parts.push(url.password, decodeURIComponent(url.password));
+    if (url.password) parts.push(url.password, safeDecode(url.password));
     for (const [k, v] of url.searchParams) if (SECRET_PARAM.test(k) && v) parts.push(v);
     return [...new Set(parts)];
   } catch {
@@ -44,9 +44,18 @@ export function secretPartsOfUrl(value: string): string[] {
   }
 }
 
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
 /** Replace every occurrence of each secret in a text (for messages built from a service's answer). */
 export function scrub(text: string, secrets: readonly string[]): string {
   let out = text;
-  for (const s of secrets) if (s.length >= 3) out = out.split(s).join(MASK);
+  // Longest first, so a secret that contains another is masked whole.
+  for (const s of [...secrets].sort((a, b) => b.length - a.length)) if (s.length >= 3) out = out.split(s).join(MASK);
   return out;
 }

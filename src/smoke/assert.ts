@@ -1,5 +1,6 @@
 /** Judges one response against a check's expectations; returns what failed, in words. */
 import type { HttpResponse } from '../http/request.js';
+import { REGEX_LITERAL } from '../inputs.js';
 import { formatDuration } from '../util/time.js';
 import type { SmokeCheck } from './types.js';
 
@@ -11,7 +12,7 @@ export function evaluateResponse(check: SmokeCheck, res: HttpResponse): string[]
   }
   if (check.expectJson.length > 0) failures.push(...evaluateJson(check, res.body));
   if (check.expectBody && !check.expectBody.test(res.body)) {
-    const how = check.expectBody.text.startsWith('/') ? 'does not match' : 'does not contain';
+    const how = REGEX_LITERAL.test(check.expectBody.text) ? 'does not match' : 'does not contain';
     failures.push(`body ${how} ${quote(check.expectBody.text)}`);
   }
   return failures;

@@ -7,10 +7,11 @@ import {
   parseEnum,
   parseStatusPattern,
   parseTextMatcher,
+  REGEX_LITERAL,
   parseUrl,
   toStringMap,
 } from '../inputs.js';
-import { isSecretHeader } from '../redact.js';
+import { isSecretHeader, redactUrl, secretPartsOfUrl } from '../redact.js';
 import type { JsonExpectation, SmokeCheck, SmokeOptions, ValueMatcher } from './types.js';
 
 const CHECK_KEYS = [
@@ -40,7 +41,7 @@ export function parseSmokeOptions(inputs: Inputs): SmokeOptions {
   const checks: SmokeCheck[] = urls.map((u) => {
     const url = parseUrl('url', u);
     return {
-      name: url.toString(),
+      name: redactUrl(url.toString()),
       url,
       method: 'GET',
       headers: { ...commonHeaders },
@@ -67,6 +68,7 @@ export function parseSmokeOptions(inputs: Inputs): SmokeOptions {
         .filter(([k]) => isSecretHeader(k))
         .map(([, v]) => v),
     ),
+    ...checks.flatMap((c) => secretPartsOfUrl(c.url.toString())),
   ].filter((v) => v.length > 0);
 
   return {
@@ -160,16 +162,27 @@ function parseJsonExpectations(at: string, data: unknown): JsonExpectation[] {
 }
 
 function valueMatcher(at: string, expected: unknown): ValueMatcher {
-  if (typeof expected === 'string' && /^\/.*\/[a-z]*$/s.test(expected)) {
+  if (typeof expected === 'string' && REGEX_LITERAL.test(expected)) {
     const m = parseTextMatcher(at, expected);
     return { text: expected, test: (v) => v !== undefined && typeof v !== 'object' && m.test(String(v)) };
   }
   const text = JSON.stringify(expected);
   if (expected !== null && typeof expected === 'object') {
-    return { text, test: (v) => JSON.stringify(v) === text };
+    const canonical = canonicalJson(expected);
+    return { text, test: (v) => canonicalJson(v) === canonical };
   }
+  if (expected === null) return { text, test: (v) => v === null };
   return {
     text,
     test: (v) => v === expected || (v !== null && typeof v !== 'object' && String(v) === String(expected)),
   };
+}
+
+/** JSON with object keys sorted, so `{a, b}` equals `{b, a}`. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+      : v,
+  );
 }

@@ -76,7 +76,11 @@ async function runCheck(check: SmokeCheck, options: SmokeOptions, ctx: Context):
 
   while (streak < options.consecutiveSuccesses) {
     if (ctx.deadline.aborted) {
-      const why = last?.reason ?? 'no attempt finished';
+      const why = !last
+        ? 'no attempt finished'
+        : last.ok
+          ? `only ${streak} of ${options.consecutiveSuccesses} consecutive successes before the deadline`
+          : last.reason;
       return result(
         false,
         `not healthy within ${formatDuration(options.timeoutMs)} after ${attempts} attempts: ${why}`,

@@ -16,8 +16,9 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 /** 65_300 → `1m05s`, 950 → `950ms`, 12_400 → `12.4s`. */
 export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)}s`;
+  if (Math.round(ms) < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 9_950) return `${(ms / 1000).toFixed(1)}s`;
+  if (Math.round(ms / 1000) < 60) return `${Math.round(ms / 1000)}s`;
   const totalSeconds = Math.round(ms / 1000);
   const h = Math.floor(totalSeconds / 3600);
   const m = Math.floor((totalSeconds % 3600) / 60);

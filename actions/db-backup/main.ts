@@ -1,0 +1,38 @@
+import * as core from '@actions/core';
+import os from 'node:os';
+import { backup } from '../../src/backup/backup.js';
+import { parseBackupConfig } from '../../src/backup/config.js';
+import { renderBackupSummary } from '../../src/backup/summary.js';
+import { parseDestination } from '../../src/storage/index.js';
+import { runAction } from '../common/run.js';
+import { pgClientResolver } from '../common/pg-client.js';
+
+await runAction('db-backup', async (ctx) => {
+  for (const name of ['database-url', 'encryption-passphrase', 'aws-secret-access-key', 'aws-access-key-id']) {
+    ctx.secret(ctx.inputs.raw(name));
+  }
+  const config = parseBackupConfig(ctx.inputs);
+  const tempDir = process.env.RUNNER_TEMP || os.tmpdir();
+  const destination = parseDestination('destination', config.destination, config.s3, { tempDir });
+  if (config.encryption.kind === 'recipients' && !ctx.inputs.has('verify')) {
+    ctx.logger.info(
+      'verify: checksum (encrypt-to gives public keys only, so the backup cannot be read back decrypted here)',
+    );
+  }
+
+  const result = await backup({
+    ...config,
+    store: destination.store,
+    prefix: destination.prefix,
+    resolveClient: pgClientResolver(config.pgClient, ctx.logger),
+    tempDir,
+    logger: ctx.logger,
+  });
+
+  core.setOutput('uri', result.uri);
+  core.setOutput('size-bytes', String(result.manifest.sizeBytes));
+  core.setOutput('sha256', result.manifest.sha256);
+  core.setOutput('duration-seconds', String(result.manifest.durationSeconds));
+  core.setOutput('manifest', result.manifestUri);
+  await core.summary.addRaw(renderBackupSummary(result)).write();
+});

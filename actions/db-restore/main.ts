@@ -1,0 +1,54 @@
+import * as core from '@actions/core';
+import os from 'node:os';
+import { parseRestoreConfig } from '../../src/backup/config.js';
+import { locateBackup } from '../../src/backup/locate.js';
+import { restore } from '../../src/backup/restore.js';
+import { renderRestoreSummary } from '../../src/backup/restore-summary.js';
+import { ExternalError } from '../../src/errors.js';
+import { parseDestination } from '../../src/storage/index.js';
+import { runAction } from '../common/run.js';
+import { pgClientResolver } from '../common/pg-client.js';
+
+await runAction('db-restore', async (ctx) => {
+  for (const name of ['database-url', 'encryption-passphrase', 'aws-secret-access-key', 'aws-access-key-id']) {
+    ctx.secret(ctx.inputs.raw(name));
+  }
+  for (const id of ctx.inputs.list('decrypt-with', { commas: false })) ctx.secret(id);
+  const config = parseRestoreConfig(ctx.inputs);
+  const tempDir = process.env.RUNNER_TEMP || os.tmpdir();
+  const located = await locateBackup('source', config.source, config.s3, { tempDir });
+  const preRestore =
+    config.mode !== 'clean' || config.preRestoreBackup === 'off'
+      ? undefined
+      : config.preRestoreBackup
+        ? parseDestination('pre-restore-backup', config.preRestoreBackup, config.s3, { tempDir })
+        : { store: located.store, prefix: `${located.prefix}pre-restore/` };
+
+  const result = await restore({
+    backup: located,
+    target: config.target,
+    mode: config.mode,
+    targetDatabase: config.targetDatabase,
+    confirm: config.confirm,
+    preRestore,
+    jobs: config.jobs,
+    keys: { identities: config.identities, passphrase: config.passphrase },
+    drill: config.drill,
+    resolveClient: pgClientResolver(config.pgClient, ctx.logger, 'restore'),
+    tempDir,
+    logger: ctx.logger,
+  });
+
+  core.setOutput('restored-from', result.restoredFrom);
+  core.setOutput('database', result.database);
+  core.setOutput('duration-seconds', String(result.durationSeconds));
+  core.setOutput('tables', String(result.tables));
+  core.setOutput('rows', String(result.rows));
+  core.setOutput('matches-manifest', String(result.matchesManifest));
+  await core.summary.addRaw(renderRestoreSummary(result, config.drill)).write();
+  if (!result.matchesManifest) {
+    throw new ExternalError(
+      `the restored database differs from the backup's manifest: ${result.differences.slice(0, 5).join('; ')}`,
+    );
+  }
+});

@@ -1,0 +1,174 @@
+/** Turns the db-backup / db-restore inputs into typed options, before anything runs. */
+import { ConfigurationError, inputError } from '../errors.js';
+import type { Inputs } from '../inputs.js';
+import { type PgClientSpec, parsePgClientSpec } from '../postgres/client.js';
+import { type PgConnection, parsePgUrl } from '../postgres/connection.js';
+import type { DumpFormat } from '../postgres/dump.js';
+import { type RedisConnection, parseRedisUrl } from '../redis/redis.js';
+import { type Compression, parseCompression, resolveCompression } from './compression.js';
+import { type Encryption, encryptionFromInputs } from './encryption.js';
+import { type RetentionPolicy, parseRetention } from './retention.js';
+import type { VerifyMode } from './verify.js';
+
+export type Source = { engine: 'postgres'; conn: PgConnection } | { engine: 'redis'; conn: RedisConnection };
+
+export function parseSource(input: string, raw: string): Source {
+  if (/^rediss?:\/\//i.test(raw.trim())) return { engine: 'redis', conn: parseRedisUrl(input, raw) };
+  return { engine: 'postgres', conn: parsePgUrl(input, raw) };
+}
+
+export interface S3Settings {
+  endpoint?: string;
+  region?: string;
+  forcePathStyle?: boolean;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+export function parseS3Settings(inputs: Inputs): S3Settings {
+  const id = inputs.raw('aws-access-key-id');
+  const secret = inputs.raw('aws-secret-access-key');
+  if (Boolean(id) !== Boolean(secret)) {
+    throw new ConfigurationError(
+      "inputs 'aws-access-key-id' and 'aws-secret-access-key' go together: give both or neither",
+    );
+  }
+  const endpoint = inputs.url('s3-endpoint');
+  return {
+    endpoint: endpoint?.toString().replace(/\/$/, ''),
+    region: inputs.string('s3-region') || undefined,
+    forcePathStyle: inputs.has('s3-force-path-style') ? inputs.boolean('s3-force-path-style', false) : undefined,
+    credentials: id ? { accessKeyId: id, secretAccessKey: secret } : undefined,
+  };
+}
+
+/** pg_dump options opskit sets itself; extra-args may not change them. */
+const RESERVED_ARGS =
+  /^(-[fFdjZ]|--(file|format|dbname|jobs|compress|snapshot|host|port|username|password|no-password)\b)/;
+
+export interface BackupConfig {
+  source: Source;
+  destination: string;
+  nameTemplate: string;
+  format: DumpFormat;
+  jobs: number;
+  compression: Compression;
+  encryption: Encryption;
+  verify: VerifyMode;
+  retention?: RetentionPolicy;
+  pgClient: PgClientSpec;
+  extraArgs: string[];
+  s3: S3Settings;
+}
+
+export function parseBackupConfig(inputs: Inputs): BackupConfig {
+  const source = parseSource('database-url', inputs.required('database-url'));
+  const destination = inputs.required('destination');
+  const format = inputs.enum('format', ['custom', 'directory', 'plain'] as const, 'custom');
+  const jobs = inputs.integer('jobs', 1, 1, 64);
+  if (jobs > 1 && format !== 'directory') {
+    throw new ConfigurationError(
+      `input 'jobs': a parallel dump needs format: directory (format is ${format}); leave jobs at 1`,
+    );
+  }
+  const extraArgs = inputs.list('extra-args', { commas: false });
+  for (const a of extraArgs) {
+    if (RESERVED_ARGS.test(a))
+      throw inputError(
+        'extra-args',
+        'pg_dump options other than those opskit sets (file, format, dbname, jobs, compress, snapshot, connection)',
+        a,
+      );
+  }
+  if (source.engine === 'redis' && (inputs.has('format') || jobs > 1 || extraArgs.length)) {
+    throw new ConfigurationError(
+      "inputs 'format', 'jobs' and 'extra-args' apply to PostgreSQL only; a Redis backup is always an RDB snapshot",
+    );
+  }
+  const encryption = encryptionFromInputs(
+    inputs.list('encrypt-to', { commas: false }),
+    inputs.raw('encryption-passphrase'),
+  );
+  let verify = inputs.enum('verify', ['checksum', 'full', 'restore'] as const, 'full');
+  if (source.engine === 'redis' && verify === 'restore') {
+    throw new ConfigurationError(
+      "input 'verify': restore applies to PostgreSQL; for Redis use full (redis-check-rdb) or checksum",
+    );
+  }
+  if (encryption.kind === 'recipients' && verify !== 'checksum') {
+    if (inputs.has('verify')) {
+      throw new ConfigurationError(
+        `input 'verify': ${verify} reads the backup back decrypted, which needs the private key, and encrypt-to gives only public keys; use verify: checksum (the dump is still read whole by the upload) or encryption-passphrase`,
+      );
+    }
+    verify = 'checksum';
+  }
+  return {
+    source,
+    destination,
+    nameTemplate: inputs.string('name', '{db}-{timestamp}'),
+    format,
+    jobs,
+    compression: resolveCompression(parseCompression('compression', inputs.raw('compression'))),
+    encryption,
+    verify,
+    retention: parseRetention('retention', inputs.raw('retention')),
+    pgClient: parsePgClientSpec('pg-client', inputs.raw('pg-client') || 'auto'),
+    extraArgs,
+    s3: parseS3Settings(inputs),
+  };
+}
+
+export interface RestoreConfig {
+  target: PgConnection;
+  source: string;
+  mode: 'new-database' | 'clean';
+  targetDatabase?: string;
+  confirm?: string;
+  /** undefined: next to the source, in pre-restore/; 'off': none. */
+  preRestoreBackup?: string;
+  jobs: number;
+  identities: string[];
+  passphrase?: string;
+  drill: boolean;
+  pgClient: PgClientSpec;
+  s3: S3Settings;
+}
+
+export function parseRestoreConfig(inputs: Inputs): RestoreConfig {
+  const target = parsePgUrl('database-url', inputs.required('database-url'));
+  const source = inputs.required('source');
+  const drill = inputs.boolean('drill', false);
+  const mode = inputs.enum('mode', ['new-database', 'clean'] as const, 'new-database');
+  if (drill && mode === 'clean')
+    throw new ConfigurationError(
+      "inputs 'drill' and 'mode': a drill restores into a scratch database; it cannot use mode clean",
+    );
+  const targetDatabase = inputs.string('target-database') || undefined;
+  if (targetDatabase && (mode === 'clean' || drill)) {
+    throw new ConfigurationError(
+      "input 'target-database' is for mode new-database; mode clean replaces the database named in database-url",
+    );
+  }
+  if (targetDatabase && !/^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/.test(targetDatabase)) {
+    throw inputError(
+      'target-database',
+      'a database name of letters, digits and _ (at most 63 characters)',
+      targetDatabase,
+    );
+  }
+  const pre = inputs.raw('pre-restore-backup');
+  return {
+    target,
+    source,
+    mode,
+    targetDatabase,
+    confirm: inputs.string('confirm') || undefined,
+    preRestoreBackup: /^(off|none|false)$/i.test(pre) ? 'off' : pre || undefined,
+    jobs: inputs.integer('jobs', 1, 1, 64),
+    identities: inputs.list('decrypt-with', { commas: false }),
+    passphrase: inputs.raw('encryption-passphrase') || undefined,
+    drill,
+    pgClient: parsePgClientSpec('pg-client', inputs.raw('pg-client') || 'auto'),
+    s3: parseS3Settings(inputs),
+  };
+}

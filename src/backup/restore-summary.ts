@@ -1,0 +1,32 @@
+import { fitSummary, headline, table } from '../report/markdown.js';
+import type { RestoreResult } from './restore.js';
+
+export function renderRestoreSummary(r: RestoreResult, drill: boolean): string {
+  const what = drill ? 'Restore drill' : 'Restore';
+  const ok = r.matchesManifest;
+  const sentence = ok
+    ? `${what} of ${r.restoredFrom} matches its manifest: ${r.tables} tables, ${r.rows} rows, restored in ${r.restoreSeconds}s`
+    : `${what} of ${r.restoredFrom} differs from its manifest`;
+  const parts = [
+    headline(ok, sentence),
+    table(
+      ['', ''],
+      [
+        ['Restored from', `\`${r.restoredFrom}\``],
+        ['Database', drill ? `${r.database} (dropped after the drill)` : r.database],
+        ['Time to restore', `${r.restoreSeconds}s (${r.durationSeconds}s with download and verification)`],
+        ['Tables / rows', `${r.tables} / ${r.rows}`],
+        ['Matches manifest', ok ? 'yes' : 'no'],
+        ['Pre-restore backup', r.preRestoreBackup ? `\`${r.preRestoreBackup.uri}\`` : ''],
+      ],
+    ),
+  ];
+  if (r.differences.length)
+    parts.push(
+      `Differences:\n\n${r.differences
+        .slice(0, 50)
+        .map((d) => `- ${d}`)
+        .join('\n')}`,
+    );
+  return fitSummary(parts.join('\n\n') + '\n');
+}

@@ -1,0 +1,98 @@
+/** Creating, dropping and restoring databases: pg_restore (parallel) for archives, psql for plain SQL. */
+import { open } from 'node:fs/promises';
+import type pg from 'pg';
+import { ExternalError } from '../errors.js';
+import { spawnTool } from '../util/child.js';
+import type { PgClient } from './client.js';
+import { type PgConnection, connect, quoteIdent } from './connection.js';
+import type { DumpFormat } from './dump.js';
+
+/** A connection to a maintenance database of the same server (for CREATE/DROP DATABASE). */
+export async function adminClient(conn: PgConnection, avoid?: string): Promise<pg.Client> {
+  let lastError: unknown;
+  for (const db of ['postgres', 'template1', conn.database]) {
+    if (db === avoid) continue;
+    try {
+      return await connect(conn.withDatabase(db));
+    } catch (err) {
+      lastError = err;
+    }
+  }
+  throw lastError;
+}
+
+export async function createDatabase(admin: pg.Client, name: string): Promise<void> {
+  await admin.query(`CREATE DATABASE ${quoteIdent(name)}`);
+}
+
+/** Drops a database, ending its other sessions first. */
+export async function dropDatabase(admin: pg.Client, name: string): Promise<void> {
+  await admin.query(
+    'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+    [name],
+  );
+  await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
+}
+
+export interface RestoreOptions {
+  target: PgConnection;
+  client: PgClient;
+  path: string;
+  format: DumpFormat;
+  jobs: number;
+}
+
+export async function restoreArchive(o: RestoreOptions): Promise<void> {
+  const secrets = [o.target.password];
+  if (o.format === 'plain') {
+    await spawnTool(
+      o.client.bin('psql'),
+      [
+        '--no-password',
+        '--no-psqlrc',
+        '--quiet',
+        `--dbname=${o.target.libpqUrl}`,
+        '--set=ON_ERROR_STOP=1',
+        '--single-transaction',
+        `--file=${o.path}`,
+      ],
+      { env: { ...o.target.env, ...o.client.env }, secrets, stdout: 'ignore' },
+    ).done;
+    return;
+  }
+  await spawnTool(
+    o.client.bin('pg_restore'),
+    [
+      '--no-password',
+      `--dbname=${o.target.libpqUrl}`,
+      `--jobs=${o.jobs}`,
+      '--exit-on-error',
+      '--no-owner',
+      '--no-privileges',
+      o.path,
+    ],
+    { env: { ...o.target.env, ...o.client.env }, secrets, stdout: 'ignore' },
+  ).done;
+}
+
+/** Reads every block of a custom/directory archive (pg_restore to /dev/null); plain SQL is checked for its end marker. */
+export async function readWholeArchive(client: PgClient, path: string, format: DumpFormat): Promise<void> {
+  if (format === 'plain') {
+    const fh = await open(path, 'r');
+    try {
+      const { size } = await fh.stat();
+      const tail = Buffer.alloc(Math.min(4096, size));
+      await fh.read(tail, 0, tail.length, size - tail.length);
+      if (!tail.toString('utf8').includes('PostgreSQL database dump complete')) {
+        throw new ExternalError('the plain SQL dump is incomplete: it lacks pg_dump\'s "dump complete" trailer');
+      }
+    } finally {
+      await fh.close();
+    }
+    return;
+  }
+  await spawnTool(client.bin('pg_restore'), ['--file=/dev/null', path], {
+    env: { ...process.env, ...client.env },
+    stdout: 'ignore',
+  }).done;
+}

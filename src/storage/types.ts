@@ -1,0 +1,24 @@
+/** Where backups live: a local directory, an S3-compatible bucket, or a workflow artifact. */
+import type { Readable } from 'node:stream';
+
+export interface StoredObject {
+  /** Key relative to the store's root (for S3: the object key; for files: the path under the root dir). */
+  key: string;
+  size: number;
+  lastModified: Date;
+}
+
+export interface Store {
+  /** `file`, `s3` or `artifact`. */
+  readonly kind: 'file' | 's3' | 'artifact';
+  /** The URI a person can use to find `key` again (s3://bucket/key, file:///abs/path, artifact://name/key). Never contains a credential. */
+  uri(key: string): string;
+  /** Streams `body` to `key`. Never buffers the whole object; a failed upload leaves no object behind. */
+  put(key: string, body: Readable, options?: { contentType?: string }): Promise<{ size: number }>;
+  /** A stream of the object's bytes; rejects with a clear error naming the URI when it is missing. */
+  get(key: string): Promise<Readable>;
+  /** Objects whose key starts with `prefix` (recursively), in no particular order. */
+  list(prefix: string): Promise<StoredObject[]>;
+  delete(key: string): Promise<void>;
+  exists(key: string): Promise<boolean>;
+}

@@ -1,0 +1,77 @@
+/**
+ * External tools (pg_dump, pg_restore, psql, redis-cli, tar, lz4) as child processes: argument
+ * arrays only, never a shell string; stderr kept (last lines) for error messages, scrubbed of secrets.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import { ExternalError } from '../errors.js';
+import { scrub } from '../redact.js';
+
+export interface ChildOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Values to remove from any message built from the tool's output. */
+  secrets?: readonly string[];
+  /** stdin: 'pipe' to write into it, 'ignore' otherwise. */
+  stdin?: 'pipe' | 'ignore';
+  /** stdout: 'pipe' to read it as a stream, 'ignore' to drop it. */
+  stdout?: 'pipe' | 'ignore';
+}
+
+export interface RunningChild {
+  child: ChildProcess;
+  stdout: Readable;
+  stdin: Writable;
+  /** Resolves on exit code 0; rejects with an ExternalError naming the tool, the code and its last stderr lines. */
+  done: Promise<void>;
+  stderrText(): string;
+}
+
+const STDERR_KEEP = 16 * 1024;
+
+export function spawnTool(command: string, args: readonly string[], options: ChildOptions = {}): RunningChild {
+  const child = spawn(command, args, {
+    env: options.env ?? process.env,
+    cwd: options.cwd,
+    stdio: [options.stdin ?? 'ignore', options.stdout ?? 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-STDERR_KEEP);
+  });
+  const name = command.split('/').pop() ?? command;
+  const done = new Promise<void>((resolve, reject) => {
+    child.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new ExternalError(
+          err.code === 'ENOENT' ? `${name} was not found (${command})` : `${name} could not start: ${err.message}`,
+        ),
+      ),
+    );
+    child.once('close', (code, signal) => {
+      if (code === 0) return resolve();
+      const tail = scrub(stderr.trim().split('\n').slice(-6).join('\n'), options.secrets ?? []);
+      reject(
+        new ExternalError(
+          `${name} ${signal ? `was stopped by ${signal}` : `exited with code ${code}`}${tail ? `: ${tail}` : ''}`,
+        ),
+      );
+    });
+  });
+  return {
+    child,
+    stdout: child.stdout as Readable,
+    stdin: child.stdin as Writable,
+    done,
+    stderrText: () => scrub(stderr, options.secrets ?? []),
+  };
+}
+
+/** Runs a tool to completion and returns its stdout (rejects like `done`). */
+export async function runTool(command: string, args: readonly string[], options: ChildOptions = {}): Promise<string> {
+  const running = spawnTool(command, args, options);
+  let out = '';
+  running.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  await running.done;
+  return out;
+}

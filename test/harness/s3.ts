@@ -1,0 +1,97 @@
+/**
+ * A real S3-protocol server (s3rver) for tests, in a child process on a free loopback port with its
+ * own temp directory and one pre-created bucket. Clients need `forcePathStyle: true` (the endpoint
+ * is an IP address) and the credentials S3RVER / S3RVER (the only account s3rver knows).
+ *
+ * Why a child process and not in-process:
+ * - s3rver's ListObjectsV2 continuation tokens are DES-encrypted, which OpenSSL 3 (Node ≥ 17)
+ *   refuses unless Node runs with --openssl-legacy-provider: in-process, every truncated listing
+ *   (pagination) fails with HTTP 500 InternalError.
+ * - It keeps Koa/winston and their handlers out of the test's module registry and event loop.
+ * The child holds a pipe to us on stdin and exits when it closes, so even a killed test run
+ * leaves no server behind.
+ */
+import { startProcess } from './process.js';
+import { tempDir } from './tmp.js';
+
+export interface S3Server {
+  endpoint: string;
+  bucket: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** s3rver's data directory: `<dir>/<bucket>/<key>._S3rver_object` and friends. */
+  dir: string;
+  /** What the server printed (startup errors; request logs when started with `silent: false`). */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+const SERVER = `
+const S3rver = require('s3rver');
+const [dir, bucket, silent] = process.argv.slice(1);
+const server = new S3rver({
+  address: '127.0.0.1',
+  port: 0,
+  silent: silent === 'true',
+  directory: dir,
+  configureBuckets: [{ name: bucket }],
+});
+server.run().then(
+  (address) => process.stdout.write('S3RVER_READY ' + address.port + '\\n'),
+  (err) => { console.error(err); process.exit(1); },
+);
+process.stdin.on('end', () => process.exit(0)).resume();
+`;
+
+export async function startS3({ bucket = 'opskit-test', silent = true } = {}): Promise<S3Server> {
+  const tmp = await tempDir('opskit-s3rver-');
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS; // jest's --experimental-vm-modules is not for the server
+  const proc = startProcess(
+    process.execPath,
+    ['--openssl-legacy-provider', '-e', SERVER, tmp.path, bucket, String(silent)],
+    { cwd: process.cwd(), env, stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+
+  let port: number;
+  try {
+    port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`s3rver did not start in 15 s:\n${proc.output()}`)), 15_000);
+      const onData = () => {
+        const m = /S3RVER_READY (\d+)/.exec(proc.output());
+        if (!m) return;
+        clearTimeout(timer);
+        proc.child.stdout?.off('data', onData);
+        resolve(Number(m[1]));
+      };
+      proc.child.stdout?.on('data', onData);
+      proc.child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`s3rver exited (${code}) before it was ready:\n${proc.output()}`));
+      });
+      proc.child.once('error', reject);
+    });
+  } catch (err) {
+    await proc.stop();
+    await tmp.cleanup();
+    throw err;
+  }
+
+  let stopped: Promise<void> | undefined;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    bucket,
+    region: 'us-east-1',
+    accessKeyId: 'S3RVER',
+    secretAccessKey: 'S3RVER',
+    dir: tmp.path,
+    output: proc.output,
+    stop: () =>
+      (stopped ??= (async () => {
+        proc.child.stdin?.end();
+        await proc.stop();
+        await tmp.cleanup();
+      })()),
+  };
+}

@@ -6,7 +6,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { ConfigurationError } from '../errors.js';
+import { ConfigurationError, ExternalError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { PgClient } from '../postgres/client.js';
 import { type PgConnection, connect, withClient } from '../postgres/connection.js';
@@ -150,7 +150,22 @@ async function dumpPostgres(o: BackupOptions, conn: PgConnection, key: string): 
     });
     dump.done.catch((err) => dump.stream.destroy(err));
     const counting = rowCounts(snapshotClient, tables);
-    const [archive] = await Promise.all([writeArchive(dump.stream, { store: o.store, key }, o), dump.done, counting]);
+    // Settle all three before deciding: a failed pg_dump must not leave a half-written archive behind.
+    const settled = await Promise.allSettled([
+      writeArchive(dump.stream, { store: o.store, key }, o),
+      dump.done,
+      counting,
+    ]);
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) {
+      await o.store.delete(key).catch(() => undefined);
+      throw (failed as PromiseRejectedResult).reason;
+    }
+    const archive = (settled[0] as PromiseFulfilledResult<WrittenArchive>).value;
+    if (archive.rawBytes === 0) {
+      await o.store.delete(key).catch(() => undefined);
+      throw new ExternalError('pg_dump wrote nothing to its output; no backup was kept');
+    }
     await snapshotClient.query('COMMIT');
     return {
       archive,
@@ -172,7 +187,10 @@ async function dumpRedis(o: BackupOptions, conn: RedisConnection, key: string): 
     o.logger.info(`dumping ${conn.display} (Redis ${info.version}) with redis-cli --rdb`);
     await dumpRdb(conn, file);
     await checkRdb(file);
-    const archive = await writeArchive(createReadStream(file), { store: o.store, key }, o);
+    const archive = await writeArchive(createReadStream(file), { store: o.store, key }, o).catch(async (err) => {
+      await o.store.delete(key).catch(() => undefined);
+      throw err;
+    });
     await stat(file);
     return {
       archive,

@@ -41,9 +41,38 @@ export function parseS3Settings(inputs: Inputs): S3Settings {
   };
 }
 
-/** pg_dump options opskit sets itself; extra-args may not change them. */
-const RESERVED_ARGS =
-  /^(-[fFdjZ]|--(file|format|dbname|jobs|compress|snapshot|host|port|username|password|no-password)\b)/;
+/** pg_dump options opskit sets itself; extra-args may not change them, however abbreviated or grouped. */
+const RESERVED_LONG = [
+  'file',
+  'format',
+  'dbname',
+  'jobs',
+  'compress',
+  'snapshot',
+  'host',
+  'port',
+  'username',
+  'password',
+  'no-password',
+];
+const RESERVED_SHORT = new Set(['f', 'F', 'd', 'j', 'Z', 'h', 'p', 'U', 'W', 'w']);
+/** Short options of pg_dump that take a value: the rest of a group after one of them is that value. */
+const SHORT_WITH_VALUE = new Set(['E', 'f', 'F', 'j', 'n', 'N', 't', 'T', 'Z', 'd', 'h', 'p', 'U', 'S', 'e']);
+
+export function reservedPgDumpArg(arg: string): boolean {
+  if (arg.startsWith('--')) {
+    const name = arg.slice(2).split('=')[0]!;
+    // getopt_long accepts any unambiguous prefix of a long option.
+    return name.length > 0 && RESERVED_LONG.some((r) => r === name || (name.length >= 2 && r.startsWith(name)));
+  }
+  if (arg.startsWith('-') && arg.length > 1) {
+    for (const letter of arg.slice(1)) {
+      if (RESERVED_SHORT.has(letter)) return true;
+      if (SHORT_WITH_VALUE.has(letter)) return false;
+    }
+  }
+  return false;
+}
 
 export interface BackupConfig {
   source: Source;
@@ -72,7 +101,7 @@ export function parseBackupConfig(inputs: Inputs): BackupConfig {
   }
   const extraArgs = inputs.list('extra-args', { commas: false });
   for (const a of extraArgs) {
-    if (RESERVED_ARGS.test(a))
+    if (reservedPgDumpArg(a))
       throw inputError(
         'extra-args',
         'pg_dump options other than those opskit sets (file, format, dbname, jobs, compress, snapshot, connection)',

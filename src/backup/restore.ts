@@ -26,8 +26,11 @@ export interface RestoreOptions {
   mode: RestoreMode;
   targetDatabase?: string;
   confirm?: string;
-  /** clean mode: where the pre-restore backup goes (undefined: none, only when the target is empty). */
-  preRestore?: { store: Store; prefix: string };
+  /**
+   * clean mode: where the pre-restore backup goes (undefined: none, allowed only when the target is
+   * empty; 'skip': none, for callers putting back a backup they just took, like migrate-with-backup).
+   */
+  preRestore?: { store: Store; prefix: string } | 'skip';
   jobs: number;
   keys: DecryptionKeys;
   drill: boolean;
@@ -91,7 +94,7 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
     try {
       await readWholeArchive(client, local.path, format);
       let preRestoreBackup: BackupResult | undefined;
-      if (o.mode === 'clean' && exists && userTables > 0) {
+      if (o.mode === 'clean' && exists && userTables > 0 && o.preRestore !== 'skip') {
         if (!o.preRestore)
           throw new ConfigurationError(
             "input 'pre-restore-backup': clean mode over a database with tables needs a pre-restore backup",
@@ -133,8 +136,8 @@ async function takePreRestoreBackup(o: RestoreOptions, client: PgClient): Promis
   o.logger.info(`taking a pre-restore backup of ${o.target.display} before replacing it`);
   return backup({
     source: { engine: 'postgres', conn: o.target },
-    store: o.preRestore!.store,
-    prefix: o.preRestore!.prefix,
+    store: (o.preRestore as { store: Store; prefix: string }).store,
+    prefix: (o.preRestore as { store: Store; prefix: string }).prefix,
     nameTemplate: 'pre-restore-{db}-{timestamp}',
     format: 'custom',
     jobs: 1,
@@ -172,7 +175,10 @@ async function restoreInto(
       `restore failed (${errorMessage(err)}); putting ${name} back from the pre-restore backup ${preRestore.uri}`,
     );
     const back = await materializeArchive(
-      { store: o.preRestore!.store, key: o.preRestore!.prefix + preRestore.manifest.archive },
+      {
+        store: (o.preRestore as { store: Store }).store,
+        key: (o.preRestore as { prefix: string }).prefix + preRestore.manifest.archive,
+      },
       preRestore.manifest,
       { identities: [] },
       o.tempDir,

@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { ExternalError } from '../errors.js';
 import type { PgClient } from '../postgres/client.js';
 import type { Store } from '../storage/types.js';
-import { spawnTool } from '../util/child.js';
+import { spawnTool, stdinSink } from '../util/child.js';
 import { readArchive } from './archive.js';
 import type { DecryptionKeys } from './encryption.js';
 import { HashingStream } from './hashing.js';
@@ -41,16 +41,20 @@ export async function verifyFull(
     { compression: manifest.compression, encryption: manifest.encryption, keys },
   );
   try {
+    // pg_restore and tar may exit once they have read the last block; the rest still flows into the
+    // sha256 check below (stdinSink drops what a closed stdin cannot take).
+    const feed = (tool: { stdin: Writable; done: Promise<void> }) =>
+      Promise.all([pipeline(read.stream, stdinSink(tool.stdin)), tool.done]);
     if (manifest.format === 'custom') {
       const tool = spawnTool(pgClient!.bin('pg_restore'), ['--file=/dev/null'], {
         env: { ...process.env, ...pgClient!.env },
         stdin: 'pipe',
         stdout: 'ignore',
       });
-      await Promise.all([pipeline(read.stream, tool.stdin), tool.done]);
+      await feed(tool);
     } else if (manifest.format === 'directory') {
       const tool = spawnTool('tar', ['-tf', '-'], { stdin: 'pipe', stdout: 'ignore' });
-      await Promise.all([pipeline(read.stream, tool.stdin), tool.done]);
+      await feed(tool);
     } else if (manifest.format === 'plain') {
       let tail = '';
       const keepTail = new Transform({

@@ -3,7 +3,7 @@
  * arrays only, never a shell string; stderr kept (last lines) for error messages, scrubbed of secrets.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Readable, Writable } from 'node:stream';
+import { type Readable, Writable } from 'node:stream';
 import { ExternalError } from '../errors.js';
 import { scrub } from '../redact.js';
 
@@ -74,4 +74,33 @@ export async function runTool(command: string, args: readonly string[], options:
   running.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   await running.done;
   return out;
+}
+
+/**
+ * A Writable feeding a child's stdin that keeps accepting (and dropping) data once the child has
+ * closed its stdin: a reader that stops early must not fail the stream whose bytes are still being
+ * hashed. Whether the child succeeded is for its `done` to say.
+ */
+export function stdinSink(stdin: Writable): Writable {
+  let open = true;
+  const shut = () => (open = false);
+  stdin.on('error', shut);
+  stdin.on('close', shut);
+  return new Writable({
+    write(chunk: Buffer, _enc, done) {
+      if (!open) return done();
+      if (stdin.write(chunk)) return done();
+      const go = () => {
+        stdin.off('drain', go);
+        stdin.off('close', go);
+        done();
+      };
+      stdin.once('drain', go);
+      stdin.once('close', go);
+    },
+    final(done) {
+      if (open) stdin.end();
+      done();
+    },
+  });
 }

@@ -1,0 +1,47 @@
+import * as core from '@actions/core';
+import os from 'node:os';
+import path from 'node:path';
+import { ExternalError } from '../../src/errors.js';
+import { parseMigrateConfig } from '../../src/migrate/config.js';
+import { migrate } from '../../src/migrate/migrate.js';
+import { renderMigrateSummary } from '../../src/migrate/summary.js';
+import { createFileStore, parseDestination } from '../../src/storage/index.js';
+import { runAction } from '../common/run.js';
+import { pgClientResolver } from '../common/pg-client.js';
+import { uploadBackupArtifact } from '../common/artifact.js';
+
+await runAction('migrate-with-backup', async (ctx) => {
+  for (const name of ['database-url', 'aws-secret-access-key', 'aws-access-key-id']) ctx.secret(ctx.inputs.raw(name));
+  const cwd = process.env.GITHUB_WORKSPACE || process.cwd();
+  const config = parseMigrateConfig(ctx.inputs, cwd);
+  const tempDir = process.env.RUNNER_TEMP || os.tmpdir();
+  const defaultDir = path.join(tempDir, 'opskit-migration-backups');
+  const backupTo =
+    config.backupDestination === 'none'
+      ? undefined
+      : config.backupDestination
+        ? parseDestination('backup-destination', config.backupDestination, config.s3, { tempDir })
+        : { store: createFileStore(defaultDir), prefix: '' };
+
+  const result = await migrate({
+    ...config,
+    cwd,
+    backupTo,
+    appliedBy: process.env.GITHUB_ACTOR
+      ? `${process.env.GITHUB_ACTOR} (${process.env.GITHUB_WORKFLOW ?? 'workflow'})`
+      : os.userInfo().username,
+    resolveClient: pgClientResolver(config.pgClient, ctx.logger),
+    tempDir,
+    logger: ctx.logger,
+  });
+
+  if (result.backup && !config.backupDestination) await uploadBackupArtifact(defaultDir, result.backup, ctx.logger);
+  core.setOutput('outcome', result.outcome);
+  core.setOutput('applied', JSON.stringify(result.applied));
+  core.setOutput('pending', JSON.stringify(result.pending));
+  core.setOutput('backup-uri', result.backup?.uri ?? '');
+  await core.summary.addRaw(renderMigrateSummary(result)).write();
+  if (result.outcome.startsWith('failed')) {
+    throw new ExternalError(`${result.error} (${result.outcome}: ${result.recovery})`);
+  }
+});

@@ -1,0 +1,69 @@
+/** migrate-with-backup inputs → typed options, all checked before anything runs. */
+import path from 'node:path';
+import { parseS3Settings, type S3Settings } from '../backup/config.js';
+import { type Compression, parseCompression, resolveCompression } from '../backup/compression.js';
+import { ConfigurationError } from '../errors.js';
+import type { Inputs } from '../inputs.js';
+import { type PgClientSpec, parsePgClientSpec } from '../postgres/client.js';
+import { type PgConnection, parsePgUrl } from '../postgres/connection.js';
+import type { OnFailure } from './migrate.js';
+import { type ExternalTool, parseCommand } from './tools.js';
+
+export interface MigrateConfig {
+  conn: PgConnection;
+  tool: 'sql' | ExternalTool;
+  command?: string[];
+  migrationsDir: string;
+  /** undefined: the default (a file under RUNNER_TEMP); 'none': no backup. */
+  backupDestination?: string;
+  compression: Compression;
+  onFailure: OnFailure;
+  dryRun: boolean;
+  lint: 'error' | 'warn' | 'off';
+  allowDestructive: boolean;
+  allowOutOfOrder: boolean;
+  lockTimeoutMs: number;
+  statementTimeoutMs?: number;
+  waitForLockMs: number;
+  pgClient: PgClientSpec;
+  s3: S3Settings;
+}
+
+export function parseMigrateConfig(inputs: Inputs, cwd: string): MigrateConfig {
+  const conn = parsePgUrl('database-url', inputs.required('database-url'));
+  const tool = inputs.enum('tool', ['sql', 'knex', 'alembic', 'prisma', 'supabase', 'command'] as const, 'sql');
+  const command = inputs.has('command') ? parseCommand('command', inputs.raw('command')) : undefined;
+  if (tool === 'command' && !command) throw new ConfigurationError("input 'command' is required with tool: command");
+  const onFailure = inputs.enum('on-failure', ['restore', 'down', 'keep'] as const, 'restore');
+  const rawDest = inputs.raw('backup-destination');
+  const none = /^none$/i.test(rawDest);
+  if (none && onFailure !== 'keep') {
+    throw new ConfigurationError(
+      `input 'backup-destination': none is accepted only with on-failure: keep (on-failure is ${onFailure}, which needs a backup or down files to put the database back)`,
+    );
+  }
+  if (onFailure === 'down' && (tool === 'prisma' || tool === 'supabase' || tool === 'command')) {
+    throw new ConfigurationError(
+      `input 'on-failure': down needs down migrations, which ${tool} does not have; use restore or keep`,
+    );
+  }
+  const migrationsDir = path.resolve(cwd, inputs.string('migrations-dir', 'migrations'));
+  return {
+    conn,
+    tool,
+    command,
+    migrationsDir,
+    backupDestination: none ? 'none' : rawDest || undefined,
+    compression: resolveCompression(parseCompression('compression', inputs.raw('compression'))),
+    onFailure,
+    dryRun: inputs.boolean('dry-run', false),
+    lint: inputs.enum('lint', ['error', 'warn', 'off'] as const, 'error'),
+    allowDestructive: inputs.boolean('allow-destructive', false),
+    allowOutOfOrder: inputs.boolean('allow-out-of-order', false),
+    lockTimeoutMs: inputs.duration('lock-timeout', '5s'),
+    statementTimeoutMs: inputs.optionalDuration('statement-timeout'),
+    waitForLockMs: inputs.duration('wait-for-lock', '10m'),
+    pgClient: parsePgClientSpec('pg-client', inputs.raw('pg-client') || 'auto'),
+    s3: parseS3Settings(inputs),
+  };
+}

@@ -1,0 +1,383 @@
+/**
+ * migrate-with-backup: lint, lock, back up (verified), apply, and on failure put the database back
+ * (restore from the backup, or run the down files of what this run applied).
+ */
+import type pg from 'pg';
+import { type BackupResult, backup } from '../backup/backup.js';
+import type { Compression } from '../backup/compression.js';
+import { restore } from '../backup/restore.js';
+import { ConfigurationError, ExternalError, errorMessage } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { PgClient } from '../postgres/client.js';
+import { type PgConnection, connect } from '../postgres/connection.js';
+import type { Store } from '../storage/types.js';
+import { spawnTool } from '../util/child.js';
+import { scrub } from '../redact.js';
+import path from 'node:path';
+import { type MigrationFile, compareVersions, readMigrations } from './files.js';
+import { acquireLock, readHistory, releaseLock } from './history.js';
+import { type LintFinding, lintSql } from './lint.js';
+import { MigrationFailure, applyMigration, revertMigration } from './sql-runner.js';
+import { type ExternalTool, toolPlan } from './tools.js';
+
+export type Outcome = 'applied' | 'nothing-to-do' | 'dry-run' | 'failed-restored' | 'failed-rolled-back' | 'failed';
+export type OnFailure = 'restore' | 'down' | 'keep';
+
+export interface MigrateOptions {
+  conn: PgConnection;
+  tool: 'sql' | ExternalTool;
+  command?: string[];
+  migrationsDir: string;
+  cwd: string;
+  /** undefined: no backup (only with on-failure keep). */
+  backupTo?: { store: Store; prefix: string };
+  compression: Compression;
+  onFailure: OnFailure;
+  dryRun: boolean;
+  lint: 'error' | 'warn' | 'off';
+  allowDestructive: boolean;
+  allowOutOfOrder: boolean;
+  lockTimeoutMs: number;
+  statementTimeoutMs?: number;
+  waitForLockMs: number;
+  appliedBy: string;
+  resolveClient(serverMajor: number): Promise<PgClient>;
+  tempDir: string;
+  logger: Logger;
+}
+
+export interface MigrateResult {
+  outcome: Outcome;
+  applied: string[];
+  pending: string[];
+  backup?: BackupResult;
+  lint: LintFinding[];
+  error?: string;
+  /** How the database was put back, in words. */
+  recovery?: string;
+  durationSeconds: number;
+  backupSeconds?: number;
+}
+
+export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
+  return o.tool === 'sql' ? migrateSql(o) : migrateWithTool(o);
+}
+
+async function migrateSql(o: MigrateOptions): Promise<MigrateResult> {
+  const t0 = performance.now();
+  const files = await readMigrations(o.migrationsDir);
+  const client = await connect(o.conn);
+  let locked = false;
+  try {
+    if (!o.dryRun) {
+      locked = await acquireLock(client, o.waitForLockMs, () =>
+        o.logger.info('another run holds the migration lock; waiting for it'),
+      );
+      if (!locked)
+        throw new ExternalError(
+          `another migration run held the lock for longer than wait-for-lock; nothing was applied`,
+        );
+    }
+    const pending = pendingMigrations(files, await readHistory(client), o.allowOutOfOrder);
+    const lint = lintAll(pending, o);
+    const base = { pending: pending.map(label), lint };
+    if (pending.length === 0) return { ...base, outcome: 'nothing-to-do', applied: [], durationSeconds: since(t0) };
+    if (o.dryRun) return { ...base, outcome: 'dry-run', applied: [], durationSeconds: since(t0) };
+
+    const tb = performance.now();
+    const taken = o.backupTo ? await takeBackup(o) : undefined;
+    const backupSeconds = o.backupTo ? since(tb) : undefined;
+    const applied: MigrationFile[] = [];
+    const settings = {
+      client,
+      lockTimeoutMs: o.lockTimeoutMs,
+      statementTimeoutMs: o.statementTimeoutMs,
+      appliedBy: o.appliedBy,
+      logger: o.logger,
+    };
+    for (const m of pending) {
+      try {
+        await applyMigration(m, settings);
+        applied.push(m);
+      } catch (err) {
+        const failure = err instanceof MigrationFailure ? err : new MigrationFailure(errorMessage(err), m, true);
+        o.logger.error(`migration failed: ${failure.message}`);
+        const changed = applied.length > 0 || failure.partial || !m.transactional;
+        const recovery = await recover(o, { client, applied, failed: m, changed, backup: taken });
+        if (locked) await releaseLock(client);
+        return {
+          ...base,
+          outcome: recovery.outcome,
+          applied: applied.map(label),
+          backup: taken,
+          backupSeconds,
+          error: failure.message,
+          recovery: recovery.text,
+          durationSeconds: since(t0),
+        };
+      }
+    }
+    return {
+      ...base,
+      outcome: 'applied',
+      applied: applied.map(label),
+      backup: taken,
+      backupSeconds,
+      durationSeconds: since(t0),
+    };
+  } finally {
+    if (locked) await releaseLock(client);
+    await client.end().catch(() => undefined);
+  }
+}
+
+function label(m: MigrationFile): string {
+  return `${m.version}_${m.name}`;
+}
+
+function since(t0: number): number {
+  return Math.round((performance.now() - t0) / 100) / 10;
+}
+
+/** What still has to run; an edited applied file or (without allow-out-of-order) an older new file is an error. */
+export function pendingMigrations(
+  files: MigrationFile[],
+  history: { version: string; checksum: string; name: string }[],
+  allowOutOfOrder: boolean,
+): MigrationFile[] {
+  const applied = new Map(history.map((h) => [h.version, h]));
+  for (const f of files) {
+    const h = applied.get(f.version);
+    if (h && h.checksum !== f.checksum) {
+      throw new ConfigurationError(
+        `${f.display} was changed after it was applied (checksum differs from the history table); put it back and add a new migration instead. Nothing was applied.`,
+      );
+    }
+  }
+  const newest = history
+    .map((h) => h.version)
+    .sort(compareVersions)
+    .at(-1);
+  const pending = files.filter((f) => !applied.has(f.version));
+  if (newest !== undefined && !allowOutOfOrder) {
+    const older = pending.filter((f) => compareVersions(f.version, newest) < 0);
+    if (older.length) {
+      throw new ConfigurationError(
+        `${older.map((f) => f.display).join(', ')} ${older.length === 1 ? 'is' : 'are'} older than the newest applied migration (${newest}); rename with a newer version or set allow-out-of-order: true. Nothing was applied.`,
+      );
+    }
+  }
+  return pending;
+}
+
+function lintAll(pending: MigrationFile[], o: MigrateOptions): LintFinding[] {
+  if (o.lint === 'off') return [];
+  const findings = pending.flatMap((m) => lintSql(m.display, m.sql));
+  for (const f of findings) o.logger.warning(f.message);
+  if (findings.length && o.lint === 'error' && !o.allowDestructive) {
+    throw new ConfigurationError(
+      `lint found destructive statements (set allow-destructive: true if they are intended, or lint: warn):\n${findings.map((f) => f.message).join('\n')}`,
+    );
+  }
+  return findings;
+}
+
+async function takeBackup(o: MigrateOptions): Promise<BackupResult> {
+  o.logger.info(`backing up ${o.conn.display} before migrating`);
+  return backup({
+    source: { engine: 'postgres', conn: o.conn },
+    store: o.backupTo!.store,
+    prefix: o.backupTo!.prefix,
+    nameTemplate: 'pre-migration-{db}-{timestamp}',
+    format: 'custom',
+    jobs: 1,
+    compression: o.compression,
+    encryption: { kind: 'none' },
+    verify: 'full',
+    resolveClient: o.resolveClient,
+    extraArgs: [],
+    tempDir: o.tempDir,
+    logger: o.logger,
+  });
+}
+
+interface RecoveryInput {
+  client?: pg.Client;
+  applied: MigrationFile[];
+  failed?: MigrationFile;
+  changed: boolean;
+  backup?: BackupResult;
+}
+
+async function recover(o: MigrateOptions, r: RecoveryInput): Promise<{ outcome: Outcome; text: string }> {
+  if (!r.changed)
+    return {
+      outcome: 'failed',
+      text: 'the failing migration ran in a transaction and was rolled back; the database is as it was',
+    };
+  if (o.onFailure === 'keep')
+    return { outcome: 'failed', text: 'on-failure is keep: the database was left as the failure left it' };
+  if (o.onFailure === 'down' && r.client) {
+    try {
+      const settings = {
+        client: r.client,
+        lockTimeoutMs: o.lockTimeoutMs,
+        statementTimeoutMs: o.statementTimeoutMs,
+        appliedBy: o.appliedBy,
+        logger: o.logger,
+      };
+      if (r.failed && !r.failed.transactional && r.failed.down) {
+        await revertMigration(r.failed, settings).catch((err) =>
+          o.logger.warning(`down of the failed ${r.failed!.display} did not run cleanly: ${errorMessage(err)}`),
+        );
+      }
+      for (const m of [...r.applied].reverse()) await revertMigration(m, settings);
+      return {
+        outcome: 'failed-rolled-back',
+        text: `ran the down files of ${r.applied.map(label).join(', ') || 'nothing'}, newest first`,
+      };
+    } catch (err) {
+      return { outcome: 'failed', text: `the down files failed (${errorMessage(err)}); ${restoreHint(r.backup)}` };
+    }
+  }
+  if (!r.backup)
+    return { outcome: 'failed', text: 'no backup was taken; the database was left as the failure left it' };
+  return restoreFromBackup(o, r.backup, r.client);
+}
+
+async function restoreFromBackup(
+  o: MigrateOptions,
+  taken: BackupResult,
+  client?: pg.Client,
+): Promise<{ outcome: Outcome; text: string }> {
+  // Our own session holds the lock and a connection to the database being replaced: let go first.
+  if (client) {
+    await releaseLock(client);
+    await client.end().catch(() => undefined);
+  }
+  try {
+    const result = await restore({
+      backup: {
+        store: o.backupTo!.store,
+        prefix: o.backupTo!.prefix,
+        manifestKey: '',
+        archiveKey: o.backupTo!.prefix + taken.manifest.archive,
+        manifest: taken.manifest,
+      },
+      target: o.conn,
+      mode: 'clean',
+      confirm: o.conn.database,
+      preRestore: 'skip',
+      jobs: 2,
+      keys: { identities: [] },
+      drill: false,
+      resolveClient: o.resolveClient,
+      tempDir: o.tempDir,
+      logger: o.logger,
+    });
+    if (!result.matchesManifest) {
+      return {
+        outcome: 'failed',
+        text: `restored from ${taken.uri} but row counts differ from its manifest: ${result.differences.join('; ')}`,
+      };
+    }
+    return {
+      outcome: 'failed-restored',
+      text: `restored from ${taken.uri}; every table's row count matches the backup's manifest`,
+    };
+  } catch (err) {
+    return { outcome: 'failed', text: `restoring failed (${errorMessage(err)}); ${restoreHint(taken)}` };
+  }
+}
+
+function restoreHint(b?: BackupResult): string {
+  return b ? `restore by hand from ${b.uri} (db-restore with mode: clean)` : 'no backup was taken';
+}
+
+/** knex, alembic, prisma, supabase or a command: back up, run the tool, and on failure restore or run its down. */
+async function migrateWithTool(o: MigrateOptions): Promise<MigrateResult> {
+  const t0 = performance.now();
+  const plan = toolPlan(o.tool as ExternalTool, {
+    migrationsDir: path.relative(o.cwd, o.migrationsDir) || '.',
+    conn: o.conn,
+    command: o.command,
+    cwd: o.cwd,
+  });
+  const secrets = [o.conn.password, o.conn.secretUrl];
+  const run = async (args: string[], okCodes = [0]): Promise<string> => {
+    const tool = spawnTool(args[0]!, args.slice(1), { env: plan.env, cwd: o.cwd, secrets });
+    let out = '';
+    tool.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      await tool.done;
+    } catch (err) {
+      if (!okCodes.includes(tool.child.exitCode ?? -1)) throw err;
+    }
+    return scrub(out, secrets);
+  };
+  const log = (text: string) =>
+    text
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .forEach((l) => o.logger.info(l));
+
+  if (o.dryRun) {
+    const before = plan.snapshot ? await run(plan.snapshot) : '';
+    const status = plan.status ? await run(plan.status, plan.statusExitCodes) : '';
+    log(status);
+    const pending = plan.pending ? plan.pending(status, before) : [];
+    return {
+      outcome: pending.length || !plan.pending ? 'dry-run' : 'nothing-to-do',
+      applied: [],
+      pending,
+      lint: [],
+      durationSeconds: since(t0),
+    };
+  }
+  const tb = performance.now();
+  const taken = o.backupTo ? await takeBackup(o) : undefined;
+  const backupSeconds = o.backupTo ? since(tb) : undefined;
+  // After the backup: some tools create their bookkeeping tables when asked for their state (knex).
+  const before = plan.snapshot ? await run(plan.snapshot) : '';
+  const common = { applied: [] as string[], pending: [] as string[], lint: [], backup: taken, backupSeconds };
+  try {
+    log(await run(plan.up));
+    return { ...common, outcome: 'applied', durationSeconds: since(t0) };
+  } catch (err) {
+    const message = errorMessage(err);
+    o.logger.error(`migration failed: ${message}`);
+    let recovery: { outcome: Outcome; text: string };
+    if (o.onFailure === 'down') {
+      const after = plan.snapshot ? await run(plan.snapshot).catch(() => before) : '';
+      const down = plan.downFor ? plan.downFor(before, after) : plan.down;
+      if (!down) {
+        recovery = {
+          outcome: 'failed-rolled-back',
+          text: 'the tool recorded nothing from this run, so there was nothing to run down',
+        };
+      } else {
+        try {
+          log(await run(down));
+          recovery = { outcome: 'failed-rolled-back', text: `ran ${down.join(' ')}` };
+        } catch (downErr) {
+          recovery = {
+            outcome: 'failed',
+            text: `the down command failed (${errorMessage(downErr)}); ${restoreHint(taken)}`,
+          };
+        }
+      }
+    } else if (o.onFailure === 'keep' || !taken) {
+      recovery = { outcome: 'failed', text: 'the database was left as the failure left it' };
+    } else {
+      recovery = await restoreFromBackup(o, taken);
+    }
+    return {
+      ...common,
+      outcome: recovery.outcome,
+      error: message,
+      recovery: recovery.text,
+      durationSeconds: since(t0),
+    };
+  }
+}

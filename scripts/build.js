@@ -3,7 +3,7 @@
  * Bundles each action's main.ts with @vercel/ncc into <out>/<name>/index.js (default dist/).
  * Usage: node scripts/build.js [--out dir] [name ...]
  */
-import { readdirSync, existsSync, rmSync } from 'node:fs';
+import { readdirSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,21 @@ export function actionNames() {
 
 const entries = [...(names.length ? names : actionNames()).map((n) => [n, `actions/${n}/main.ts`])];
 if (!names.length && existsSync(path.join(root, 'main.ts'))) entries.push(['checklist', 'main.ts']);
+
+// One build at a time in this checkout (they share build/ncc): wait for a running one to finish.
+const lock = path.join(root, 'build', '.lock');
+mkdirSync(path.dirname(lock), { recursive: true });
+for (let waited = 0; ; waited += 200) {
+  try {
+    mkdirSync(lock);
+    break;
+  } catch {
+    if (waited > 600_000) throw new Error(`another build holds ${lock}; remove it if no build is running`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+  }
+}
+process.on('exit', () => rmSync(lock, { recursive: true, force: true }));
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
 
 // Compile the TypeScript once (only src/ and actions/, never tests), then bundle the JavaScript.
 // Inside the project, so the compiled files resolve node_modules wherever the bundles go.

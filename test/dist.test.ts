@@ -28,7 +28,7 @@ describe('dist/', () => {
     } finally {
       await out.cleanup();
     }
-  }, 180_000);
+  }, 600_000);
 
   it('has a bundle for every action, and every action.yml runs its own bundle on node24', () => {
     const actions = readdirSync('actions', { withFileTypes: true })

@@ -1,0 +1,79 @@
+import * as core from '@actions/core';
+import { type GitHubDeployment, createGitHubDeployment } from '../../src/deployments/github.js';
+import { ExternalError } from '../../src/errors.js';
+import { RenderClient } from '../../src/render/client.js';
+import { parseRenderConfig } from '../../src/render/config.js';
+import { runRender } from '../../src/render/deploy.js';
+import { renderDeploySummary } from '../../src/render/summary.js';
+import { runAction } from '../common/run.js';
+
+await runAction('deploy-render', async (ctx) => {
+  for (const name of ['api-key', 'deploy-hook-url', 'github-token']) ctx.secret(ctx.inputs.raw(name));
+  const config = parseRenderConfig(ctx.inputs);
+  const runUrl = process.env.GITHUB_RUN_ID
+    ? `${process.env.GITHUB_SERVER_URL ?? 'https://github.com'}/${process.env.GITHUB_REPOSITORY}/actions/runs/${process.env.GITHUB_RUN_ID}`
+    : undefined;
+
+  if (!config.apiKey) {
+    // Hook only: trigger, report what Render answered; nothing to follow without a key.
+    const res = await fetch(config.deployHookUrl!, { method: 'POST', signal: AbortSignal.timeout(30_000) });
+    if (res.status >= 400) throw new ExternalError(`the deploy hook answered ${res.status}`);
+    const id =
+      ((await res.json().catch(() => undefined)) as { deploy?: { id?: string } } | undefined)?.deploy?.id ?? '';
+    core.setOutput('deploy-id', id);
+    core.setOutput('status', 'triggered');
+    core.setOutput('rolled-back', 'false');
+    await core.summary
+      .addRaw(
+        `### ✅ Deploy triggered through the deploy hook${id ? ` (${id})` : ''}\n\nSet api-key to follow it to live.\n`,
+      )
+      .write();
+    return;
+  }
+
+  const client = new RenderClient({ baseUrl: config.apiUrl, apiKey: config.apiKey, logger: ctx.logger });
+  let serviceUrl: string | undefined;
+  let deployment: GitHubDeployment | undefined;
+  const [owner, repo] = (process.env.GITHUB_REPOSITORY ?? '/').split('/');
+  const result = await runRender({
+    ...config,
+    client,
+    service: { id: config.serviceId, name: config.serviceName },
+    logger: ctx.logger,
+    events: {
+      started: async (deployId, service) => {
+        serviceUrl = service?.serviceDetails?.url;
+        if (!config.github || deployment) return;
+        deployment = await createGitHubDeployment({
+          token: config.github.token,
+          apiUrl: process.env.GITHUB_API_URL ?? 'https://api.github.com',
+          owner: owner!,
+          repo: repo!,
+          ref: process.env.GITHUB_SHA ?? config.commit ?? 'HEAD',
+          environment: config.github.environment,
+          environmentUrl: config.github.environmentUrl ?? serviceUrl,
+          logUrl: runUrl,
+          description: `Render ${config.action} ${deployId}`,
+          logger: ctx.logger,
+        });
+      },
+    },
+  });
+  if (deployment) {
+    await deployment.status(
+      result.ok ? 'success' : 'failure',
+      result.rolledBack && config.action === 'deploy' ? `failed and rolled back: ${result.message}` : result.message,
+    );
+  }
+
+  core.setOutput('deploy-id', result.deployId ?? '');
+  core.setOutput('status', result.status);
+  core.setOutput('previous-deploy-id', result.previousDeployId ?? '');
+  core.setOutput('service-url', result.service.serviceDetails?.url ?? '');
+  core.setOutput('rolled-back', String(result.rolledBack && config.action === 'deploy'));
+  core.setOutput('duration-seconds', String(result.durationSeconds));
+  core.setOutput('deployment-id', deployment ? String(deployment.id) : '');
+  core.info(`Render API calls: ${client.stats.calls} (${client.stats.retries} retried)`);
+  await core.summary.addRaw(renderDeploySummary(result, { deploymentUrl: deployment?.url, runUrl })).write();
+  if (!result.ok) throw new ExternalError(result.message);
+});

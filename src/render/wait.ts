@@ -1,0 +1,65 @@
+/**
+ * Following a deploy to its end. Polling adapts: about 1 s while a status is fresh, then a tenth
+ * of the time spent in it (slow during long builds), never over 10 s. Each status change is
+ * logged, with a heartbeat at most once a minute.
+ */
+import type { Logger } from '../logger.js';
+import { formatDuration, sleep } from '../util/time.js';
+import type { RenderClient } from './client.js';
+import { type Deploy, ENDED } from './types.js';
+
+export const POLL_MAX_MS = 10_000;
+const POLL_MIN_MS = 1_000;
+const HEARTBEAT_MS = 60_000;
+
+export function nextPollMs(msInStatus: number): number {
+  return Math.min(POLL_MAX_MS, Math.max(POLL_MIN_MS, Math.round(msInStatus / 10)));
+}
+
+export interface TimelineEntry {
+  status: string;
+  at: string;
+  /** Seconds since the wait began. */
+  t: number;
+}
+
+export interface WaitResult {
+  deploy: Deploy;
+  timeline: TimelineEntry[];
+  timedOut: boolean;
+}
+
+export async function waitForDeploy(
+  client: RenderClient,
+  serviceId: string,
+  deployId: string,
+  o: { timeoutMs: number; logger: Logger; label?: string },
+): Promise<WaitResult> {
+  const start = Date.now();
+  const timeline: TimelineEntry[] = [];
+  let last = '';
+  let since = start;
+  let heartbeat = start;
+  const label = o.label ?? 'deploy';
+  for (;;) {
+    const deploy = await client.getDeploy(serviceId, deployId);
+    const now = Date.now();
+    const status = deploy.status ?? 'unknown';
+    if (status !== last) {
+      timeline.push({ status, at: new Date(now).toISOString(), t: Math.round((now - start) / 100) / 10 });
+      o.logger.info(`${label} ${deployId} ${status} (${formatDuration(now - start)})`);
+      last = status;
+      since = now;
+      heartbeat = now;
+    } else if (now - heartbeat >= HEARTBEAT_MS) {
+      o.logger.info(
+        `${label} ${deployId} still ${status} (${formatDuration(now - since)} in this state, ${formatDuration(now - start)} in all)`,
+      );
+      heartbeat = now;
+    }
+    if (ENDED.has(status)) return { deploy, timeline, timedOut: false };
+    const remaining = o.timeoutMs - (now - start);
+    if (remaining <= 0) return { deploy, timeline, timedOut: true };
+    await sleep(Math.min(nextPollMs(now - since), remaining));
+  }
+}

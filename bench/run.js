@@ -1,14 +1,29 @@
 /**
- * Runs every benchmark, prints the tables and rewrites docs/benchmarks.md wholly from the results.
+ * Runs the benchmarks, prints the tables and rewrites docs/benchmarks.md from the results.
  * Speed is judged as ratios against a baseline measured in the same run (machines are noisy); the
- * absolute goals from the issues are stated beside them. Usage: npm run bench (node bench/run.js).
+ * absolute goals from the issues are stated beside them.
+ *
+ * Usage: npm run bench (node bench/run.js) runs every part: smoke, cold-start, db (the db part takes many
+ * minutes). `node bench/run.js --only db` (or smoke, cold-start; several with commas) runs only those parts and
+ * keeps the other parts' sections as they were: the doc carries every part's raw results in a comment at its end,
+ * and the whole doc is regenerated from the new results plus the kept ones. `--render` runs nothing and only
+ * regenerates the doc from the kept results (after a change to how the doc is written).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { benchColdStart, coldStartTable, RUNS as COLD_RUNS } from './cold-start.js';
-import { isMain, ms, node24, ratio, root } from './lib.js';
+import {
+  benchDb,
+  dbGoalRows,
+  dbSection,
+  DEFAULT_RUNS as DB_DEFAULT_RUNS,
+  DEFAULT_SMALL_RUNS as DB_DEFAULT_SMALL_RUNS,
+  RUNS as DB_RUNS,
+  SMALL_RUNS as DB_SMALL_RUNS,
+} from './db-backup.js';
+import { isMain, ms, node24, ratio, root, table } from './lib.js';
 import {
   benchSmokeConcurrency,
   CHECKS,
@@ -55,18 +70,126 @@ export function machine() {
   };
 }
 
-export function renderDoc({ date, host, commit, cold, smoke }) {
-  const coldMet = cold.bundles.every((b) => b.met);
+export const PARTS = ['smoke', 'cold-start', 'db'];
+const RESULTS_START = '<!-- bench-results';
+const RESULTS_END = '-->';
+
+/** The raw results of every part kept in the doc (see the file comment), or {} when there are none. */
+export function readKeptResults(file = DOC) {
+  if (!existsSync(file)) return {};
+  const text = readFileSync(file, 'utf8');
+  const at = text.lastIndexOf(RESULTS_START);
+  if (at < 0) return {};
+  const end = text.indexOf(RESULTS_END, at);
+  try {
+    return JSON.parse(text.slice(at + RESULTS_START.length, end).replace(/^[^\n]*\n/, ''));
+  } catch {
+    return {};
+  }
+}
+
+const stamp = (r) => `measured ${r.date} on commit ${r.commit}`;
+const notRun = (part) => `not measured yet: run \`node bench/run.js --only ${part}\``;
+
+function smokeGoalRow(smoke) {
+  const goal = `Smoke test: ${CHECKS} checks against endpoints that each answer after ${DELAY_MS} ms finish in under ${GOAL_MS / 1000} s of wall time, as a ratio against checking them one after another`;
+  if (!smoke) return [goal, notRun('smoke'), '–'];
   const a = smoke.cases.find((c) => c.id === 'a');
   const c = smoke.cases.find((x) => x.id === 'c');
+  return [
+    goal,
+    `concurrency 50: ${ms(a.durationMs)} in-process (${ms(a.wallMs)} process wall time incl. Node start-up); ${ratio(a.durationRatio)} faster than one after another (${ms(c.durationMs)})`,
+    smoke.goal.met ? '**met**' : '**NOT met**',
+  ];
+}
+
+function coldGoalRow(cold) {
+  const goal = `Cold start of each bundle under Node 24 at most ${cold?.goalMs ?? 250} ms`;
+  if (!cold) return [goal, notRun('cold-start'), '–'];
+  return [
+    goal,
+    cold.bundles
+      .map((b) => `\`${b.name}\`: ${ms(b.medianMs)} (+${ms(b.overheadMs)} over bare Node, ${ratio(b.ratio)})`)
+      .join('; '),
+    cold.bundles.every((b) => b.met) ? '**met**' : '**NOT met**',
+  ];
+}
+
+function smokeSection(smoke) {
+  if (!smoke) return `## Smoke test concurrency\n\n${notRun('smoke')}.\n`;
+  return `## Smoke test concurrency
+
+\`bench/smoke-concurrency.js\`, ${stamp(smoke)}: a \`node:http\` server on 127.0.0.1 answers every path with
+\`{"status":"healthy"}\` after ${DELAY_MS} ms. The real bundle (\`node24 dist/smoke-test/index.js\`, inputs through
+\`INPUT_*\` environment variables) runs ${CHECKS} checks on ${CHECKS} distinct paths (each with
+\`expect-json: {$.status: healthy}\`), ${smoke.runsPerCase} runs per case. A run counts only if it exits 0, reports
+\`passed=true\`, every check passed on its first attempt and the server saw exactly ${CHECKS} requests to ${CHECKS}
+paths. The speed-up is the sequential baseline (c) divided by the case.
+
+${smokeTable(smoke)}
+
+The goal is judged on the in-process \`durationMs\` of case (a); the process wall time adds Node start-up and
+loading the bundle (see the cold start below).
+
+Individual runs:
+
+\`\`\`text
+${smokeRuns(smoke)}
+\`\`\`
+`;
+}
+
+function coldSection(cold) {
+  if (!cold) return `## Cold start\n\n${notRun('cold-start')}.\n`;
+  return `## Cold start
+
+\`bench/cold-start.js\`, ${stamp(cold)}: every \`dist/*/index.js\` run under Node 24 with no inputs (it stops at
+once with exit code 1 for the missing required input), ${cold.runs} runs each, against the baseline \`node -e 0\`
+(an empty script) in the same run. The overhead is the bundle's median minus bare Node's median. The goal (at most
+${cold.goalMs} ms) is judged on the bundle's absolute median.
+
+${coldStartTable(cold)}
+`;
+}
+
+function dbPart(db) {
+  if (!db) return { rows: [], section: `## db-backup and db-restore\n\n${notRun('db')}.\n` };
+  return { rows: dbGoalRows(db), section: dbSection(db) };
+}
+
+function machineLine(host) {
+  return `${host.cpu}, ${host.cpuCount} CPUs, ${host.memoryGiB.toFixed(0)} GiB RAM, ${host.os}`;
+}
+
+/** The whole doc from the results of every part (`results[part]` may be missing: that part was never run). */
+export function renderDoc({ date, host, results }) {
+  const { smoke, db } = results;
+  const cold = results['cold-start'];
+  const dbp = dbPart(db);
+  const dbGoalRows = db
+    ? dbp.rows
+    : [['db-backup and db-restore (issue 3): speed, memory and restore goals', notRun('db'), '–']];
+  const hosts = PARTS.filter((p) => results[p]).map((p) => `${p}: ${results[p].date} on commit ${results[p].commit}`);
+  const otherHosts = [
+    ...new Set(
+      PARTS.filter((p) => results[p] && machineLine(results[p].host) !== machineLine(host)).map(
+        (p) => `${p} ran on ${machineLine(results[p].host)}`,
+      ),
+    ),
+  ];
+  // One line per part, so a rerun of one part changes one line of the kept results.
+  const json = `{\n${Object.entries(results)
+    .map(([part, r]) => `${JSON.stringify(part)}: ${JSON.stringify(r)}`)
+    .join(',\n')}\n}`;
   return `# Benchmarks
 
-> This file is generated by \`npm run bench\` (\`node bench/run.js\`), which rewrites it wholly on every run.
-> Do not edit it by hand: change \`bench/\` and run the command again.
+> This file is generated by \`npm run bench\` (\`node bench/run.js\`). Do not edit it by hand: change \`bench/\` and
+> run the command again. \`node bench/run.js --only smoke|cold-start|db\` reruns one part and keeps the other
+> parts' sections (their raw results are kept in a comment at the end of this file).
 
-- Date: ${date}
-- Commit: ${commit} (bundles as found in \`dist/\` at that time)
-- Machine: ${host.cpu}, ${host.cpuCount} CPUs, ${host.memoryGiB.toFixed(0)} GiB RAM, ${host.os}
+- Generated: ${date}
+- Parts measured: ${hosts.join('; ') || 'none'} (bundles as found in \`dist/\` at that time)
+- Machine: ${machineLine(host)}${otherHosts.length ? ` (${otherHosts.join('; ')})` : ''}
 - Node: bundles run under Node ${host.node24} (the Actions runtime, \`using: node24\`); the bench driver ran under Node ${host.benchNode}
 
 ## Method
@@ -79,65 +202,87 @@ counts only the checks themselves. Unit tests never assert timings; this is the 
 
 ## Goals
 
-| goal | measured | result |
-| --- | --- | --- |
-| Smoke test: ${CHECKS} checks against endpoints that each answer after ${DELAY_MS} ms finish in under ${GOAL_MS / 1000} s of wall time, as a ratio against checking them one after another | concurrency 50: ${ms(a.durationMs)} in-process (${ms(a.wallMs)} process wall time incl. Node start-up); ${ratio(a.durationRatio)} faster than one after another (${ms(c.durationMs)}) | ${smoke.goal.met ? '**met**' : '**NOT met**'} |
-| Cold start of each bundle under Node 24 at most ${cold.goalMs} ms | ${cold.bundles.map((b) => `\`${b.name}\`: ${ms(b.medianMs)} (+${ms(b.overheadMs)} over bare Node, ${ratio(b.ratio)})`).join('; ')} | ${coldMet ? '**met**' : '**NOT met**'} |
+${table(['goal', 'measured', 'result'], [smokeGoalRow(smoke), coldGoalRow(cold), ...dbGoalRows])}
 
-## Smoke test concurrency
+## How to run
 
-\`bench/smoke-concurrency.js\`: a \`node:http\` server on 127.0.0.1 answers every path with \`{"status":"healthy"}\` after
-${DELAY_MS} ms. The real bundle (\`node24 dist/smoke-test/index.js\`, inputs through \`INPUT_*\` environment variables)
-runs ${CHECKS} checks on ${CHECKS} distinct paths (each with \`expect-json: {$.status: healthy}\`), ${smoke.runsPerCase} runs per case.
-A run counts only if it exits 0, reports \`passed=true\`, every check passed on its first attempt and the server saw
-exactly ${CHECKS} requests to ${CHECKS} paths. The speed-up is the sequential baseline (c) divided by the case.
+- Everything: \`npm run bench\` (\`node bench/run.js\`), after \`npm run build\`. Needs a Node 24 (found like the
+  tests find it: \`OPSKIT_NODE24\`, the test harness's cache, else \`npx node@24\`).
+- One part: \`node bench/run.js --only smoke\`, \`--only cold-start\` or \`--only db\` (several: \`--only smoke,db\`);
+  \`--render\` only rewrites this file from the kept results.
+  Each part can also run alone without touching this file: \`node bench/smoke-concurrency.js\`,
+  \`node bench/cold-start.js\`, \`node bench/db-backup.js\`.
+- The db part needs a PostgreSQL server install (\`/usr/lib/postgresql/<major>/bin\` with initdb, pg_ctl, pg_dump,
+  pg_restore, psql; as root it runs the server as the \`postgres\` OS user through \`runuser\`), gzip, bash, and
+  GNU time (\`apt-get install -y time\`; optional, for the process-tree figures). It builds its databases (~1.25 GB)
+  once per run and takes about half an hour on 2 cores. \`OPSKIT_BENCH_DB_MIB\` (default 1024) sets the large
+  database's size (the small one is a quarter of it); \`OPSKIT_BENCH_DB_RUNS\` (default ${DB_DEFAULT_RUNS}) and
+  \`OPSKIT_BENCH_DB_SMALL_RUNS\` (default ${DB_DEFAULT_SMALL_RUNS}) the rounds. It stops PostgreSQL and s3rver and removes
+  its temp dirs when it ends, fails or is interrupted (SIGINT, SIGTERM, SIGHUP).
 
-${smokeTable(smoke)}
-
-The goal is judged on the in-process \`durationMs\` of case (a); the process wall time adds Node start-up and
-loading the bundle (see the cold start below).
-
-Individual runs:
-
-\`\`\`text
-${smokeRuns(smoke)}
-\`\`\`
-
-## Cold start
-
-\`bench/cold-start.js\`: every \`dist/*/index.js\` run under Node 24 with no inputs (it stops at once with exit
-code 1 for the missing required input), ${cold.runs} runs each, against the baseline \`node -e 0\` (an empty script)
-in the same run. The overhead is the bundle's median minus bare Node's median. The goal (at most ${cold.goalMs} ms)
-is judged on the bundle's absolute median.
-
-${coldStartTable(cold)}
+${smokeSection(smoke)}
+${coldSection(cold)}
+${dbp.section}
+${RESULTS_START} (raw results of each part, read by bench/run.js --only; do not edit)
+${json.replaceAll('-->', '--\\u003e')}
+${RESULTS_END}
 `;
 }
 
-export async function main() {
-  const log = (m) => console.error(m);
-  const host = machine();
-  log(
-    `bench: Node ${host.node24} at ${node24().path}; cold start ${COLD_RUNS} runs, smoke ${SMOKE_RUNS} runs per case`,
-  );
-  const cold = await benchColdStart({ log });
-  const smoke = await benchSmokeConcurrency({ log });
-  const doc = renderDoc({ date: new Date().toISOString(), host, commit: gitHead(), cold, smoke });
-  writeFileSync(DOC, doc);
-  formatDoc();
+export function parseOnly(argv) {
+  if (argv.includes('--render')) return [];
+  const at = argv.findIndex((a) => a === '--only' || a.startsWith('--only='));
+  if (at < 0) return PARTS;
+  const value = argv[at].includes('=') ? argv[at].split('=')[1] : argv[at + 1];
+  const parts = (value ?? '').split(',').filter(Boolean);
+  const unknown = parts.filter((p) => !PARTS.includes(p));
+  if (!parts.length || unknown.length) {
+    throw new Error(`--only takes ${PARTS.join(', ')} (comma-separated), got '${value ?? ''}'`);
+  }
+  return parts;
+}
 
-  console.log('\nCold start (Node 24)\n');
-  console.log(coldStartTable(cold));
-  console.log(`\nSmoke test: ${CHECKS} checks, each endpoint answers after ${DELAY_MS} ms\n`);
-  console.log(smokeTable(smoke));
-  console.log(
-    `\nGoal smoke (< ${GOAL_MS} ms in-process at concurrency 50): ${smoke.goal.met ? 'met' : 'NOT met'} ` +
-      `(${ms(smoke.goal.durationMs)}; wall ${ms(smoke.goal.wallMs)})`,
+export async function main(argv = process.argv.slice(2)) {
+  const log = (m) => console.error(m);
+  const only = parseOnly(argv);
+  const host = machine();
+  const commit = gitHead();
+  log(
+    `bench: ${only.join(', ')}; Node ${host.node24} at ${node24().path}; cold start ${COLD_RUNS} runs, ` +
+      `smoke ${SMOKE_RUNS} runs per case, db ${DB_RUNS} rounds (small database ${DB_SMALL_RUNS})`,
   );
-  console.log(
-    `Goal cold start (<= ${cold.goalMs} ms): ${cold.bundles.every((b) => b.met) ? 'met' : 'NOT met'} ` +
-      `(${cold.bundles.map((b) => `${b.name} ${ms(b.medianMs)}`).join(', ')})`,
-  );
+  const results = readKeptResults();
+  const meta = () => ({ date: new Date().toISOString(), commit, host });
+  if (only.includes('cold-start')) {
+    const cold = await benchColdStart({ log });
+    results['cold-start'] = { ...cold, ...meta() };
+    console.log('\nCold start (Node 24)\n');
+    console.log(coldStartTable(cold));
+    console.log(
+      `Goal cold start (<= ${cold.goalMs} ms): ${cold.bundles.every((b) => b.met) ? 'met' : 'NOT met'} ` +
+        `(${cold.bundles.map((b) => `${b.name} ${ms(b.medianMs)}`).join(', ')})`,
+    );
+  }
+  if (only.includes('smoke')) {
+    const smoke = await benchSmokeConcurrency({ log });
+    results.smoke = { ...smoke, ...meta() };
+    console.log(`\nSmoke test: ${CHECKS} checks, each endpoint answers after ${DELAY_MS} ms\n`);
+    console.log(smokeTable(smoke));
+    console.log(
+      `\nGoal smoke (< ${GOAL_MS} ms in-process at concurrency 50): ${smoke.goal.met ? 'met' : 'NOT met'} ` +
+        `(${ms(smoke.goal.durationMs)}; wall ${ms(smoke.goal.wallMs)})`,
+    );
+  }
+  if (only.includes('db')) {
+    const db = await benchDb({ log });
+    results.db = { ...db, ...meta() };
+    console.log(`\n${dbSection(db)}`);
+    console.log(table(['goal', 'measured', 'result'], dbGoalRows(db)));
+  }
+  // Parts are written in a fixed order, whatever order they were run or kept in.
+  const ordered = Object.fromEntries(PARTS.filter((p) => results[p]).map((p) => [p, results[p]]));
+  writeFileSync(DOC, renderDoc({ date: new Date().toISOString(), host, results: ordered }));
+  formatDoc();
   console.log(`\nWrote ${path.relative(process.cwd(), DOC)}`);
 }
 

@@ -12,7 +12,7 @@ import {
   decryptStream,
   encryptStream,
 } from './encryption.js';
-import { HashingStream } from './hashing.js';
+import { CountingStream, HashingStream } from './hashing.js';
 
 export interface WrittenArchive {
   sha256: string;
@@ -25,7 +25,7 @@ export async function writeArchive(
   target: { store: Store; key: string },
   options: { compression: Compression; encryption: Encryption; onProgress?: (rawBytes: number) => void },
 ): Promise<WrittenArchive> {
-  const counter = new HashingStream(options.onProgress);
+  const counter = new CountingStream(options.onProgress);
   const fail = (err: Error) => counter.destroy(err);
   raw.once('error', fail);
   const compressed = raw.pipe(counter).pipe(compressor(options.compression));

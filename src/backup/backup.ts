@@ -138,6 +138,8 @@ async function dumpPostgres(o: BackupOptions, conn: PgConnection, key: string): 
     const tables = await userTables(snapshotClient);
     // One snapshot for pg_dump and the row counts: the manifest describes exactly what the dump holds.
     await snapshotClient.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    // The counts share the server with pg_dump: no parallel workers for them.
+    await snapshotClient.query('SET LOCAL max_parallel_workers_per_gather = 0');
     const snap = await snapshotClient.query<{ s: string }>('SELECT pg_export_snapshot() AS s');
     const dump = await startDump({
       conn,

@@ -31,6 +31,8 @@ export interface MigrateOptions {
   cwd: string;
   /** undefined: no backup (only with on-failure keep). */
   backupTo?: { store: Store; prefix: string };
+  /** A verified backup already taken in `backupTo` just before (the deploy checklist): used instead of a new one. */
+  existingBackup?: BackupResult;
   compression: Compression;
   onFailure: OnFailure;
   dryRun: boolean;
@@ -85,7 +87,7 @@ async function migrateSql(o: MigrateOptions): Promise<MigrateResult> {
     if (o.dryRun) return { ...base, outcome: 'dry-run', applied: [], durationSeconds: since(t0) };
 
     const tb = performance.now();
-    const taken = o.backupTo ? await takeBackup(o) : undefined;
+    const taken = o.existingBackup ?? (o.backupTo ? await takeBackup(o) : undefined);
     const backupSeconds = o.backupTo ? since(tb) : undefined;
     const applied: MigrationFile[] = [];
     const settings = {
@@ -336,7 +338,7 @@ async function migrateWithTool(o: MigrateOptions): Promise<MigrateResult> {
     };
   }
   const tb = performance.now();
-  const taken = o.backupTo ? await takeBackup(o) : undefined;
+  const taken = o.existingBackup ?? (o.backupTo ? await takeBackup(o) : undefined);
   const backupSeconds = o.backupTo ? since(tb) : undefined;
   // After the backup: some tools create their bookkeeping tables when asked for their state (knex).
   const before = plan.snapshot ? await run(plan.snapshot) : '';

@@ -29,13 +29,22 @@ export interface WaitResult {
   timedOut: boolean;
 }
 
+/** Where the wait reads the time and sleeps; tests and the benchmark pass a virtual one. */
+export interface WaitClock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+const realClock: WaitClock = { now: () => Date.now(), sleep: (ms) => sleep(ms) };
+
 export async function waitForDeploy(
   client: RenderClient,
   serviceId: string,
   deployId: string,
-  o: { timeoutMs: number; logger: Logger; label?: string },
+  o: { timeoutMs: number; logger: Logger; label?: string; clock?: WaitClock },
 ): Promise<WaitResult> {
-  const start = Date.now();
+  const clock = o.clock ?? realClock;
+  const start = clock.now();
   const timeline: TimelineEntry[] = [];
   let last = '';
   let since = start;
@@ -43,7 +52,7 @@ export async function waitForDeploy(
   const label = o.label ?? 'deploy';
   for (;;) {
     const deploy = await client.getDeploy(serviceId, deployId);
-    const now = Date.now();
+    const now = clock.now();
     const status = deploy.status ?? 'unknown';
     if (status !== last) {
       timeline.push({ status, at: new Date(now).toISOString(), t: Math.round((now - start) / 100) / 10 });
@@ -60,6 +69,6 @@ export async function waitForDeploy(
     if (ENDED.has(status)) return { deploy, timeline, timedOut: false };
     const remaining = o.timeoutMs - (now - start);
     if (remaining <= 0) return { deploy, timeline, timedOut: true };
-    await sleep(Math.min(nextPollMs(now - since), remaining));
+    await clock.sleep(Math.min(nextPollMs(now - since), remaining));
   }
 }

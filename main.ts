@@ -1,0 +1,81 @@
+/** The root action: the whole deploy checklist as one step (see action.yml). */
+import * as core from '@actions/core';
+import os from 'node:os';
+import path from 'node:path';
+import { pgClientResolver } from './actions/common/pg-client.js';
+import { runAction } from './actions/common/run.js';
+import { parseChecklistConfig } from './src/checklist/config.js';
+import { checklistIncident } from './src/checklist/incident.js';
+import { runChecklist } from './src/checklist/run.js';
+import { renderChecklistSummary } from './src/checklist/summary.js';
+import { ExternalError } from './src/errors.js';
+import { runContextFromEnv } from './src/github/context.js';
+import { RenderClient } from './src/render/client.js';
+import { createFileStore, parseDestination } from './src/storage/index.js';
+
+await runAction('opskit deploy checklist', async (ctx) => {
+  for (const name of ['database-url', 'render-api-key', 'github-token', 'slack-webhook-url', 'smoke-headers']) {
+    ctx.secret(ctx.inputs.raw(name));
+  }
+  const cwd = process.env.GITHUB_WORKSPACE || process.cwd();
+  const config = parseChecklistConfig(ctx.inputs, cwd);
+  for (const s of config.smoke?.secrets ?? []) ctx.secret(s);
+  const tempDir = process.env.RUNNER_TEMP || os.tmpdir();
+  const db = config.database;
+  const run = runContextFromEnv(process.env);
+
+  const result = await runChecklist({
+    logger: ctx.logger,
+    database: db && {
+      conn: db.conn,
+      backupTo: db.backupDestination
+        ? parseDestination('backup-destination', db.backupDestination, {}, { tempDir })
+        : { store: createFileStore(path.join(tempDir, 'opskit-backups')), prefix: '' },
+      compression: db.compression,
+      resolveClient: pgClientResolver(db.pgClient, ctx.logger),
+      tempDir,
+      migrations: db.migrationsDir
+        ? {
+            tool: 'sql',
+            migrationsDir: db.migrationsDir,
+            cwd,
+            onFailure: 'restore',
+            dryRun: false,
+            lint: 'error',
+            allowDestructive: db.allowDestructive,
+            allowOutOfOrder: false,
+            lockTimeoutMs: db.lockTimeoutMs,
+            waitForLockMs: 600_000,
+            appliedBy: process.env.GITHUB_ACTOR ?? os.userInfo().username,
+          }
+        : undefined,
+    },
+    deploy: config.render && {
+      client: new RenderClient({ baseUrl: config.render.apiUrl, apiKey: config.render.apiKey, logger: ctx.logger }),
+      serviceId: config.render.serviceId,
+      commit: config.render.commit,
+      timeoutMs: config.render.timeoutMs,
+    },
+    smoke: config.smoke,
+    incident:
+      config.github && run.repository
+        ? checklistIncident({
+            token: config.github.token,
+            run,
+            environment: config.environment,
+            severity: config.github.severity,
+            slackWebhookUrl: config.github.slackWebhookUrl,
+            logger: ctx.logger,
+            secrets: [...ctx.secrets],
+          })
+        : undefined,
+  });
+
+  core.setOutput('outcome', result.ok ? 'passed' : 'failed');
+  core.setOutput('failed-step', result.failedStep ?? '');
+  core.setOutput('backup-uri', result.backup?.uri ?? '');
+  core.setOutput('deploy-id', result.deploy?.deployId ?? '');
+  core.setOutput('incident-issue-url', result.incidentUrl ?? '');
+  await core.summary.addRaw(renderChecklistSummary(result)).write();
+  if (!result.ok) throw new ExternalError(`the deploy checklist failed at ${result.failedStep}: ${result.failure}`);
+});

@@ -13,7 +13,7 @@ import { runContextFromEnv } from './src/github/context.js';
 import { RenderClient } from './src/render/client.js';
 import { createFileStore, parseDestination } from './src/storage/index.js';
 
-await runAction('opskit deploy checklist', async (ctx) => {
+await runAction('checklist', async (ctx) => {
   for (const name of ['database-url', 'render-api-key', 'github-token', 'slack-webhook-url', 'smoke-headers']) {
     ctx.secret(ctx.inputs.raw(name));
   }

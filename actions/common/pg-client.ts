@@ -3,17 +3,21 @@
  * the machine is throwaway) postgresql-client-<major> from apt.postgresql.org, kept with @actions/cache.
  * On self-hosted runners opskit never adds apt sources by itself: the error says what to install.
  */
-import * as cache from '@actions/cache';
 import type { Logger } from '../../src/logger.js';
 import { type PgClient, type PgClientSpec, defaultRunner, resolvePgClient } from '../../src/postgres/client.js';
 import { type CacheLike, createInstaller, detectOs } from '../../src/postgres/install.js';
 
-const actionsCache: CacheLike = {
-  restore: (paths, key) => cache.restoreCache(paths, key),
-  save: async (paths, key) => {
-    await cache.saveCache(paths, key);
-  },
-};
+/** @actions/cache (and the Azure SDK under it) loads only when a client must be installed: start-up stays fast. */
+async function actionsCache(): Promise<CacheLike | undefined> {
+  const cache = await import('@actions/cache');
+  if (!cache.isFeatureAvailable()) return undefined;
+  return {
+    restore: (paths, key) => cache.restoreCache(paths, key),
+    save: async (paths, key) => {
+      await cache.saveCache(paths, key);
+    },
+  };
+}
 
 export function pgClientResolver(
   spec: PgClientSpec,
@@ -28,7 +32,7 @@ export function pgClientResolver(
           run: defaultRunner,
           os,
           logger,
-          cache: cache.isFeatureAvailable() ? actionsCache : undefined,
+          cache: await actionsCache(),
         })
       : undefined;
     return resolvePgClient(spec, major, { logger, installer, purpose });

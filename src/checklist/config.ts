@@ -68,7 +68,7 @@ export function parseChecklistConfig(inputs: Inputs, cwd: string): ChecklistConf
     : undefined;
   if (!database && !render && !smoke) {
     throw new ConfigurationError(
-      'inputs: nothing to do; give database-url (backup, migrate), render-service-id (deploy) and/or smoke-url or smoke-checks (smoke test)',
+      "input 'database-url', 'render-service-id' or 'smoke-url' is required: the checklist has nothing to do without one (backup and migrations, deploy, smoke test)",
     );
   }
   return { database, render, smoke, github, environment };

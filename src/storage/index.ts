@@ -3,6 +3,11 @@
  *
  * Accepted: `s3://bucket[/prefix]`, `file:///absolute/dir`, a local path (absolute, relative to the
  * working directory, or `~/…`), and `artifact` (or `artifact://<name>[/prefix]`, the form artifact URIs take).
+ *
+ * The S3 store's module, and with it the AWS SDK (megabytes of code that take about 100 ms to load),
+ * is only imported when an s3:// destination's store is first used: nothing here imports ./s3.js
+ * but as a type or with `import()`, so the bundles of actions that write to a path or an artifact
+ * never load the SDK (ncc puts it in a chunk of its own).
  */
 import { statSync } from 'node:fs';
 import os from 'node:os';
@@ -12,13 +17,15 @@ import { ConfigurationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { createArtifactStore } from './artifact.js';
 import { createFileStore } from './file.js';
-import { createS3Store, normalizePrefix, type S3Credentials } from './s3.js';
+import type { S3Credentials, S3StoreOptions } from './s3.js';
 import type { Store } from './types.js';
 
 export type { Store, StoredObject } from './types.js';
 export { createArtifactStore, artifactName, sanitizeArtifactName, ARTIFACT_UNAVAILABLE } from './artifact.js';
 export { createFileStore, notFound } from './file.js';
-export { createS3Store } from './s3.js';
+// Not `export { createS3Store } from './s3.js'`: that would load the AWS SDK with this module.
+// Import createS3Store from './s3.js' itself.
+export type { S3Credentials, S3Store, S3StoreOptions } from './s3.js';
 
 export interface S3ConnectionOptions {
   endpoint?: string;
@@ -121,7 +128,7 @@ function s3Destination(
   if (!/^[a-z0-9][a-z0-9._-]{1,253}[a-z0-9]$/i.test(bucket)) throw reject(`'${bucket}' is not a valid bucket name`);
   if (rest.split('/').some((p) => p === '.' || p === '..')) throw reject('the prefix may not contain . or .. segments');
   const prefix = normalizePrefix(rest);
-  const store = createS3Store({
+  const store = lazyS3Store({
     bucket,
     endpoint: s3opts.endpoint || undefined,
     region: s3opts.region || undefined,
@@ -130,6 +137,42 @@ function s3Destination(
     logger: s3opts.logger,
   });
   return { store, prefix, display: `s3://${bucket}/${prefix}` };
+}
+
+/**
+ * An S3 store that imports ./s3.js (and so the AWS SDK) on its first operation, and creates the
+ * store, client included, then. Until then it knows only what it needs to name objects.
+ */
+function lazyS3Store(options: S3StoreOptions): Store {
+  let loading: Promise<Store> | undefined;
+  const store = (): Promise<Store> => (loading ??= import('./s3.js').then((s3) => s3.createS3Store(options)));
+  const root = normalizePrefix(options.prefix ?? '');
+  return {
+    kind: 's3',
+    // As the S3 store's uri().
+    uri: (key) => `s3://${options.bucket}/${root}${key}`,
+    async put(key, body, opts) {
+      let loaded: Store;
+      try {
+        loaded = await store();
+      } catch (err) {
+        // As a failed upload does: the source is not left waiting for a reader.
+        if (!body.destroyed) body.destroy();
+        throw err;
+      }
+      return loaded.put(key, body, opts);
+    },
+    get: async (key) => (await store()).get(key),
+    list: async (prefix) => (await store()).list(prefix),
+    delete: async (key) => (await store()).delete(key),
+    exists: async (key) => (await store()).exists(key),
+  };
+}
+
+/** '' stays '', anything else ends in exactly one `/` and has no leading `/`. */
+export function normalizePrefix(prefix: string): string {
+  const parts = prefix.split('/').filter((p) => p !== '');
+  return parts.length ? `${parts.join('/')}/` : '';
 }
 
 function localDestination(dir: string, reject: (why?: string) => ConfigurationError): Destination {

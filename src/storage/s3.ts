@@ -29,6 +29,7 @@ import { ConfigurationError, ExternalError, errorMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { scrub } from '../redact.js';
 import { notFound } from './file.js';
+import { normalizePrefix } from './index.js';
 import type { Store, StoredObject } from './types.js';
 
 export const PART_SIZE = 8 * 1024 * 1024;
@@ -235,11 +236,7 @@ export function createS3Store(options: S3StoreOptions): S3Store {
   };
 }
 
-/** '' stays '', anything else ends in exactly one `/` and has no leading `/`. */
-export function normalizePrefix(prefix: string): string {
-  const parts = prefix.split('/').filter((p) => p !== '');
-  return parts.length ? `${parts.join('/')}/` : '';
-}
+export { normalizePrefix };
 
 interface SdkError {
   name?: string;

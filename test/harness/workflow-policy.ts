@@ -3,9 +3,13 @@
  *
  * Rules:
  *  1. `permissions:` is declared at the top level, or on every job (jobs that call a reusable workflow included).
- *  2. Every `uses:` of an action or reusable workflow that is not local (`./...`) or a `docker://` image is pinned
- *     to a full 40-hex commit SHA (`owner/repo@<sha>`, a trailing `# v1.2.3` YAML comment is fine).
- *     `actions/*` and `github/*` are not exempt.
+ *  2. Every `uses:` of an action or reusable workflow that is not local (`./...`), a `docker://` image or
+ *     first-party (this repository's own actions and workflows, `opskit/opskit[/<path>]@<ref>`) is pinned to a
+ *     full 40-hex commit SHA (`owner/repo@<sha>`, a trailing `# v1.2.3` YAML comment is fine).
+ *     `actions/*` and `github/*` are not exempt. First-party references may use a tag (`@v1`): the reusable
+ *     workflows and starter workflows in this repository are released together with the actions they call, so
+ *     a consumer pins the reusable workflow itself by SHA and it refers to its own actions at the matching tag
+ *     (pinning them by SHA inside this repository is impossible: a commit cannot contain its own SHA).
  *  3. No `${{ ... }}` expression inside a step's `run:` script reads attacker-influenced or indirect values
  *     (`github.event.*`, `github.head_ref`, `inputs.*`, `env.*`, `steps.<id>.outputs.*`, `needs.<job>.outputs.*`):
  *     they must be passed through the step's `env:` and used as shell variables.
@@ -18,6 +22,8 @@ import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Docume
 
 const SENSITIVE_PATH = /deploy|migrat|restore|rollback/i;
 const PINNED_REF = /^[^@\s]+@[0-9a-f]{40}$/;
+/** This repository's own actions and reusable workflows (`opskit/opskit/actions/<name>@v1`), at any ref. */
+const FIRST_PARTY_REF = /^opskit\/opskit(?:\/[^@\s]+)?@[^@\s]+$/i;
 const EXPRESSION = /\$\{\{([\s\S]*?)\}\}/g;
 
 /** Contexts that must not be interpolated into a `run:` script; each is tested against the expression body. */
@@ -157,6 +163,7 @@ function checkPinned(
 ): void {
   const ref = uses.trim();
   if (ref.startsWith('./') || ref.startsWith('docker://')) return;
+  if (FIRST_PARTY_REF.test(ref)) return;
   if (!PINNED_REF.test(ref)) {
     report(
       path,

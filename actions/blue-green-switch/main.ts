@@ -1,0 +1,84 @@
+import * as core from '@actions/core';
+import os from 'node:os';
+import { ExternalError } from '../../src/errors.js';
+import { NginxProvider } from '../../src/nginx/provider.js';
+import { formatShares } from '../../src/nginx/upstream.js';
+import { LocalHost, type Host } from '../../src/ssh/host.js';
+import { openSsh } from '../../src/ssh/ssh.js';
+import { parseBlueGreenConfig, SETTLE_MS, sshKeySecrets } from '../../src/switch/config.js';
+import { HostProbe, HttpProbe } from '../../src/switch/health.js';
+import { runSwitch } from '../../src/switch/run.js';
+import { renderStatusSummary, renderSwitchSummary } from '../../src/switch/summary.js';
+import type { TrafficState } from '../../src/switch/types.js';
+import { runAction } from '../common/run.js';
+
+await runAction('blue-green-switch', async (ctx) => {
+  for (const s of sshKeySecrets(ctx.inputs.raw('ssh-key'))) ctx.secret(s);
+  const config = parseBlueGreenConfig(ctx.inputs);
+  const runUrl = workflowRunUrl();
+
+  const host: Host = config.ssh
+    ? await openSsh({ ...config.ssh, sudo: config.sudo, tempDir: process.env.RUNNER_TEMP })
+    : new LocalHost(config.sudo);
+  try {
+    const provider = new NginxProvider(host, { ...config.nginx, servers: config.servers }, ctx.logger);
+
+    if (config.action === 'status') {
+      const state = await provider.readState();
+      setOutputs(state);
+      if (state)
+        ctx.logger.info(
+          `${provider.where}: live ${state.live}, previous ${state.previous ?? 'none'}, ${formatShares(state.shares)}`,
+        );
+      else ctx.logger.warning(`${provider.where}: no blue-green state recorded yet`);
+      await core.summary.addRaw(renderStatusSummary(state, provider.where)).write();
+      return;
+    }
+
+    // A cancelled job gets SIGINT, then SIGTERM: stop baking and put the state before the run back.
+    const cancel = new AbortController();
+    const onSignal = () => cancel.abort(new ExternalError('the run was cancelled'));
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+
+    const result = await runSwitch(
+      {
+        action: config.action,
+        to: config.to,
+        steps: config.steps,
+        bakeMs: config.bakeMs,
+        servers: config.servers,
+        health: config.health,
+        verify: config.verify,
+        errorBudget: config.errorBudget,
+        settleMs: SETTLE_MS,
+        holder: `${runUrl ?? 'a run'} (pid ${process.pid} on ${os.hostname()}, since ${new Date().toISOString()})`,
+      },
+      {
+        provider,
+        probe: host.remote ? new HostProbe(host) : new HttpProbe(),
+        logger: ctx.logger,
+        signal: cancel.signal,
+        runUrl,
+      },
+    );
+    setOutputs(result.now);
+    await core.summary.addRaw(renderSwitchSummary(result, runUrl, ctx.secrets)).write();
+    if (result.error !== undefined) throw result.error;
+  } finally {
+    await host.close();
+  }
+});
+
+function setOutputs(state: TrafficState | undefined): void {
+  core.setOutput('live', state?.live ?? '');
+  core.setOutput('previous', state?.previous ?? '');
+  core.setOutput('weights', state ? formatShares(state.shares) : '');
+}
+
+function workflowRunUrl(): string | undefined {
+  const { GITHUB_SERVER_URL, GITHUB_REPOSITORY, GITHUB_RUN_ID, GITHUB_RUN_ATTEMPT } = process.env;
+  if (!GITHUB_SERVER_URL || !GITHUB_REPOSITORY || !GITHUB_RUN_ID) return undefined;
+  const attempt = GITHUB_RUN_ATTEMPT && GITHUB_RUN_ATTEMPT !== '1' ? `/attempts/${GITHUB_RUN_ATTEMPT}` : '';
+  return `${GITHUB_SERVER_URL}/${GITHUB_REPOSITORY}/actions/runs/${GITHUB_RUN_ID}${attempt}`;
+}

@@ -1,0 +1,36 @@
+import * as core from '@actions/core';
+import { ExternalError } from '../../src/errors.js';
+import { createGitHubClient } from '../../src/github/client.js';
+import { parseIncidentOptions } from '../../src/incident/config.js';
+import { recordIncident } from '../../src/incident/incident.js';
+import { renderIncidentSummary } from '../../src/incident/summary.js';
+import { runAction } from '../common/run.js';
+
+await runAction('post-incident-issue', async (ctx) => {
+  for (const name of ['github-token', 'slack-webhook-url', 'pagerduty-routing-key']) ctx.secret(ctx.inputs.raw(name));
+  const { token, options } = await parseIncidentOptions(
+    ctx.inputs,
+    process.env,
+    process.env.GITHUB_WORKSPACE || process.cwd(),
+  );
+  for (const r of options.reports.filter((r) => r.problem)) ctx.logger.warning(`report ${r.path}: ${r.problem}`);
+
+  const github = createGitHubClient({
+    token,
+    baseUrl: options.run.apiUrl,
+    logger: ctx.logger,
+    userAgent: 'opskit post-incident-issue',
+  });
+  const result = await recordIncident(options, { github, logger: ctx.logger });
+
+  core.setOutput('issue-number', result.issue ? String(result.issue.number) : '');
+  core.setOutput('issue-url', result.issue?.url ?? '');
+  core.setOutput('action', result.action);
+  await core.summary.addRaw(renderIncidentSummary(options, result)).write();
+
+  const failed = result.notifications.filter((n) => !n.ok);
+  if (failed.length > 0) {
+    const done = result.issue ? `incident #${result.issue.number} ${result.action}, but ` : '';
+    throw new ExternalError(`${done}${failed.map((n) => n.error).join('; ')}`);
+  }
+});

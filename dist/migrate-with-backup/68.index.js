@@ -1,0 +1,278 @@
+export const id = 68;
+export const ids = [68];
+export const modules = {
+
+/***/ 45068:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
+
+// ESM COMPAT FLAG
+__webpack_require__.r(__webpack_exports__);
+
+// EXPORTS
+__webpack_require__.d(__webpack_exports__, {
+  PART_SIZE: () => (/* binding */ PART_SIZE),
+  QUEUE_SIZE: () => (/* binding */ QUEUE_SIZE),
+  createS3Store: () => (/* binding */ createS3Store),
+  normalizePrefix: () => (/* reexport */ storage/* normalizePrefix */.iG),
+  s3Error: () => (/* binding */ s3Error)
+});
+
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-s3/dist-cjs/index.js
+var dist_cjs = __webpack_require__(53711);
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/lib-storage/dist-cjs/index.js
+var lib_storage_dist_cjs = __webpack_require__(22358);
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __webpack_require__(37067);
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __webpack_require__(57075);
+// EXTERNAL MODULE: ./build/ncc/src/errors.js
+var errors = __webpack_require__(78999);
+;// CONCATENATED MODULE: ./build/ncc/src/logger.js
+const silentLogger = {
+    debug() { },
+    info() { },
+    warning() { },
+    error() { },
+};
+/** A logger that keeps every line, for tests. */
+function memoryLogger() {
+    const lines = [];
+    const push = (level) => (m) => void lines.push(`${level}: ${m}`);
+    return { lines, debug: push('debug'), info: push('info'), warning: push('warning'), error: push('error') };
+}
+
+// EXTERNAL MODULE: ./build/ncc/src/redact.js
+var redact = __webpack_require__(16385);
+// EXTERNAL MODULE: ./build/ncc/src/storage/file.js
+var file = __webpack_require__(29152);
+// EXTERNAL MODULE: ./build/ncc/src/storage/index.js + 1 modules
+var storage = __webpack_require__(58937);
+;// CONCATENATED MODULE: ./build/ncc/src/storage/s3.js
+/**
+ * An S3 (or S3-compatible) bucket as a Store. Uploads are streamed as multipart uploads of 8 MiB
+ * parts, at most 4 in flight, so memory stays bounded whatever the size of the backup; a failed
+ * upload is aborted so no object and no orphaned parts are left behind.
+ *
+ * Credentials come from the options or, when none are given, from the SDK's standard chain
+ * (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN, web identity, shared config, …).
+ *
+ * With a custom endpoint (MinIO, R2, Ceph, s3rver, …) the SDK's default integrity checksums
+ * (`requestChecksumCalculation: WHEN_SUPPORTED`, since SDK 3.729) are turned down to
+ * `WHEN_REQUIRED`: many S3-compatible services reject or mis-store the CRC32 headers and the
+ * aws-chunked trailers. AWS_REQUEST_CHECKSUM_CALCULATION / AWS_RESPONSE_CHECKSUM_VALIDATION, when
+ * set, still win.
+ */
+
+
+
+
+
+
+
+
+
+const PART_SIZE = 8 * 1024 * 1024;
+const QUEUE_SIZE = 4;
+function createS3Store(options) {
+    const { bucket, endpoint, credentials, forcePathStyle } = options;
+    if (!bucket)
+        throw new errors/* ConfigurationError */.j1('an S3 store needs a bucket');
+    const root = (0,storage/* normalizePrefix */.iG)(options.prefix ?? '');
+    const logger = options.logger ?? silentLogger;
+    const pageSize = Math.min(1000, Math.max(1, options.listPageSize ?? 1000));
+    const env = process.env;
+    const region = options.region || env.AWS_REGION || env.AWS_DEFAULT_REGION || (endpoint ? 'us-east-1' : undefined);
+    const config = {
+        region,
+        endpoint,
+        forcePathStyle,
+        credentials,
+        // Without an endpoint and a region the bucket may live anywhere: let the SDK follow the 301.
+        followRegionRedirects: !endpoint,
+        // A dead endpoint fails in seconds instead of hanging the job. No socket idle timeout: a
+        // download may rightly pause for minutes while a restore applies back-pressure.
+        requestHandler: { connectionTimeout: 10_000 },
+    };
+    if (endpoint) {
+        if (!env.AWS_REQUEST_CHECKSUM_CALCULATION)
+            config.requestChecksumCalculation = 'WHEN_REQUIRED';
+        if (!env.AWS_RESPONSE_CHECKSUM_VALIDATION)
+            config.responseChecksumValidation = 'WHEN_REQUIRED';
+    }
+    const client = new dist_cjs.S3Client(config);
+    const objectKey = (key) => {
+        if (!key)
+            throw new errors/* ConfigurationError */.j1('invalid backup key: it is empty');
+        return root + key;
+    };
+    const uri = (key) => `s3://${bucket}/${root}${key}`;
+    /** Every credential we know of, to scrub from a service's message (it should never echo one). */
+    const secrets = () => [
+        credentials?.accessKeyId,
+        credentials?.secretAccessKey,
+        credentials?.sessionToken,
+        env.AWS_ACCESS_KEY_ID,
+        env.AWS_SECRET_ACCESS_KEY,
+        env.AWS_SESSION_TOKEN,
+    ].filter((s) => !!s);
+    const fail = (err, operation, target) => s3Error(err, operation, target, secrets());
+    async function put(key, body, opts) {
+        const Key = objectKey(key);
+        // Count the bytes and tell the source's errors from the service's: the source is read
+        // through this generator only.
+        let size = 0;
+        let sourceFailed = false;
+        let sourceError;
+        const counted = async function* () {
+            try {
+                for await (const chunk of body) {
+                    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+                    size += buf.length;
+                    yield buf;
+                }
+            }
+            catch (err) {
+                sourceFailed = true;
+                sourceError = err;
+                throw err;
+            }
+        };
+        const upload = new lib_storage_dist_cjs/* Upload */._({
+            client,
+            params: {
+                Bucket: bucket,
+                Key,
+                Body: external_node_stream_.Readable.from(counted(), { objectMode: false }),
+                ContentType: opts?.contentType,
+            },
+            partSize: PART_SIZE,
+            queueSize: QUEUE_SIZE,
+            // We abort ourselves, so that a failing abort cannot hide the error that caused it.
+            leavePartsOnError: true,
+        });
+        try {
+            await upload.done();
+            return { size };
+        }
+        catch (err) {
+            if (!body.destroyed)
+                body.destroy();
+            if (upload.uploadId)
+                await abortMultipart(Key, upload.uploadId, uri(key));
+            if (sourceFailed)
+                throw sourceError;
+            throw fail(err, 'upload to', uri(key));
+        }
+    }
+    async function abortMultipart(Key, UploadId, target) {
+        try {
+            await client.send(new dist_cjs.AbortMultipartUploadCommand({ Bucket: bucket, Key, UploadId }));
+        }
+        catch (err) {
+            logger.warning(`${fail(err, 'abort of the multipart upload to', target).message}; its parts stay in the bucket ` +
+                `(upload id ${UploadId}) until removed, e.g. by an AbortIncompleteMultipartUpload lifecycle rule`);
+        }
+    }
+    async function get(key) {
+        try {
+            const out = await client.send(new dist_cjs.GetObjectCommand({ Bucket: bucket, Key: objectKey(key) }));
+            if (out.Body instanceof external_node_stream_.Readable)
+                return out.Body;
+            if (out.Body && 'transformToWebStream' in out.Body) {
+                return external_node_stream_.Readable.fromWeb(out.Body.transformToWebStream());
+            }
+            throw new errors/* ExternalError */.yA(`S3 download of ${uri(key)} failed: the response has no body`);
+        }
+        catch (err) {
+            if (isNotFound(err, 'NoSuchKey'))
+                throw (0,file/* notFound */.m)(uri(key));
+            throw fail(err, 'download of', uri(key));
+        }
+    }
+    async function list(prefix) {
+        const out = [];
+        let ContinuationToken;
+        try {
+            do {
+                const page = await client.send(new dist_cjs.ListObjectsV2Command({ Bucket: bucket, Prefix: root + prefix, ContinuationToken, MaxKeys: pageSize }));
+                for (const o of page.Contents ?? []) {
+                    if (o.Key === undefined || !o.Key.startsWith(root))
+                        continue;
+                    out.push({ key: o.Key.slice(root.length), size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) });
+                }
+                ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+            } while (ContinuationToken);
+        }
+        catch (err) {
+            throw fail(err, 'listing of', `s3://${bucket}/${root}${prefix}`);
+        }
+        return out;
+    }
+    async function remove(key) {
+        try {
+            await client.send(new dist_cjs.DeleteObjectCommand({ Bucket: bucket, Key: objectKey(key) }));
+        }
+        catch (err) {
+            throw fail(err, 'delete of', uri(key));
+        }
+    }
+    async function exists(key) {
+        try {
+            await client.send(new dist_cjs.HeadObjectCommand({ Bucket: bucket, Key: objectKey(key) }));
+            return true;
+        }
+        catch (err) {
+            if (isNotFound(err, 'NotFound'))
+                return false;
+            throw fail(err, 'check of', uri(key));
+        }
+    }
+    return {
+        kind: 's3',
+        bucket,
+        prefix: root,
+        client,
+        uri,
+        put,
+        get,
+        list,
+        delete: remove,
+        exists,
+        close: () => client.destroy(),
+    };
+}
+
+function isNotFound(err, code) {
+    const e = err;
+    return e?.name === code || (e?.$metadata?.httpStatusCode === 404 && e?.name !== 'NoSuchBucket');
+}
+/**
+ * An SDK error as a user-facing one: `S3 upload to s3://b/k failed: HTTP 403 AccessDenied: Access Denied`.
+ * Missing credentials or region are configuration problems; nothing the service says may carry a credential.
+ */
+function s3Error(err, operation, target, secrets) {
+    if (err instanceof errors/* ConfigurationError */.j1 || err instanceof errors/* ExternalError */.yA)
+        return err;
+    const e = (err ?? {});
+    const text = (s) => (0,redact/* scrub */._I)(s, secrets);
+    if (e.name === 'CredentialsProviderError') {
+        return new errors/* ConfigurationError */.j1(`S3 ${operation} ${target} failed: no AWS credentials found (${text((0,errors/* errorMessage */.gJ)(err))}); set ` +
+            'AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, use aws-actions/configure-aws-credentials, or pass credentials');
+    }
+    if (/region is missing/i.test(e.message ?? '')) {
+        return new errors/* ConfigurationError */.j1(`S3 ${operation} ${target} failed: no region configured; set a region or AWS_REGION`);
+    }
+    const status = e.$metadata?.httpStatusCode;
+    if (status === undefined) {
+        // Never reached the service (refused, DNS, TLS, timeout) or failed inside the SDK.
+        return new errors/* ExternalError */.yA(`S3 ${operation} ${target} failed: ${text((0,errors/* errorMessage */.gJ)(err))}`);
+    }
+    const code = e.Code ?? (e.name && e.name !== 'Unknown' ? e.name : external_node_http_.STATUS_CODES[status]);
+    const message = e.message && e.message !== 'UnknownError' && e.message !== code ? `: ${text(e.message)}` : '';
+    return new errors/* ExternalError */.yA(`S3 ${operation} ${target} failed: HTTP ${status} ${code ?? ''}${message}`.trim(), status);
+}
+
+
+/***/ })
+
+};

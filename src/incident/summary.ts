@@ -1,0 +1,56 @@
+/** The post-incident-issue job summary: headline, what was done, links. */
+import { fitSummary, headline, links, table } from '../report/markdown.js';
+import { formatDuration } from '../util/time.js';
+import { neutraliseLine } from './text.js';
+import type { IncidentOptions, IncidentResult } from './types.js';
+
+export function renderIncidentSummary(o: IncidentOptions, r: IncidentResult): string {
+  const ok = r.notifications.every((n) => n.ok);
+  const n = r.issue ? `#${r.issue.number}` : '';
+  const sentence: Record<IncidentResult['action'], string> = {
+    created: `Incident ${n} opened (${r.severity})`,
+    commented: `Incident ${n} is still open: this failure was added to it`,
+    reopened: `Incident ${n} reopened: it failed again within the reopen window`,
+    closed: `Incident ${n} resolved after ${formatDuration(r.durationMs ?? 0)}`,
+    none: `No open incident for '${neutraliseLine(o.key)}': nothing to resolve`,
+  };
+  const rows: [string, string][] = [
+    ['Incident key', `\`${o.key.replace(/`/g, "'")}\``],
+    ['Action', r.action],
+  ];
+  if (r.issue) rows.push(['Issue', `[#${r.issue.number} ${neutraliseLine(r.issue.title)}](${r.issue.url})`]);
+  rows.push(['Severity', r.escalatedFrom ? `${r.escalatedFrom} → ${r.severity} (escalated)` : r.severity]);
+  if (r.previous) rows.push(['Follows', `[#${r.previous.number}](${r.previous.url})`]);
+  if (r.labelsCreated.length) rows.push(['Labels created', r.labelsCreated.join(', ')]);
+  if (r.duplicatesClosed.length) rows.push(['Duplicates closed', r.duplicatesClosed.map((d) => `#${d}`).join(', ')]);
+  if (o.status === 'open' && o.includeRunContext) {
+    rows.push([
+      'Failed jobs',
+      r.runContextNote
+        ? `not read: ${r.runContextNote}`
+        : r.failedJobs.map((j) => neutraliseLine(j.name)).join(', ') || 'none found',
+    ]);
+  }
+  if (o.reports.length) {
+    rows.push([
+      'Reports',
+      o.reports.map((rep) => (rep.problem ? `${rep.path} (${rep.problem})` : `${rep.path} (${rep.tool})`)).join(', '),
+    ]);
+  }
+  for (const note of r.notifications) {
+    rows.push([
+      note.channel === 'slack' ? 'Slack' : 'PagerDuty',
+      note.ok ? `✅ ${note.event} sent` : `❌ ${note.event}: ${note.error}`,
+    ]);
+  }
+  const parts = [
+    headline(ok, sentence[r.action]),
+    table(['', ''], rows),
+    links([
+      { label: r.issue ? `Incident issue #${r.issue.number}` : 'Incident issue', url: r.issue?.url },
+      { label: r.previous ? `Previous incident #${r.previous.number}` : '', url: r.previous?.url },
+      { label: 'Workflow run', url: o.run.runUrl },
+    ]),
+  ];
+  return fitSummary(parts.filter(Boolean).join('\n\n') + '\n');
+}

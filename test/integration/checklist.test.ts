@@ -1,0 +1,147 @@
+/**
+ * The root action (the deploy checklist) end to end through its bundle: real PostgreSQL, the Render
+ * and GitHub simulators (both validating against their vendors' OpenAPI specs), and a real HTTP app.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { runAction, type ActionRun } from '../harness/action.js';
+import { type GitHubSim, startGitHubSim } from '../harness/github-sim.js';
+import { json, startHttpServer, type TestServer } from '../harness/http-server.js';
+import { type PgServer, startPostgres } from '../harness/postgres.js';
+import { type RenderSim, startRenderSim } from '../harness/render-sim.js';
+import { tempDir } from '../harness/tmp.js';
+
+let pg: PgServer;
+let render: RenderSim;
+let github: GitHubSim;
+let app: TestServer;
+let dir: Awaited<ReturnType<typeof tempDir>>;
+let healthy = true;
+
+beforeAll(async () => {
+  [pg, render, github, dir] = await Promise.all([
+    startPostgres(),
+    startRenderSim(),
+    startGitHubSim(),
+    tempDir('opskit-checklist-'),
+  ]);
+  app = await startHttpServer((_req, res) =>
+    healthy
+      ? json(res, 200, { status: 'healthy', checks: { database: 'healthy' } })
+      : json(res, 503, { status: 'degraded', checks: { database: 'unhealthy' } }),
+  );
+  await pg.psql('CREATE DATABASE shop');
+  await pg.psql(
+    "CREATE TABLE products (id serial PRIMARY KEY, name text); INSERT INTO products (name) SELECT 'p' || g FROM generate_series(1, 2000) g;",
+    'shop',
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all([pg?.stop(), render?.stop(), github?.stop(), app?.close(), dir?.cleanup()]);
+});
+
+async function release(
+  name: string,
+  migration: string,
+): Promise<{ run: ActionRun; serviceId: string; liveBefore: string }> {
+  const migrations = path.join(dir.path, name, 'migrations');
+  mkdirSync(migrations, { recursive: true });
+  writeFileSync(path.join(migrations, `${name === 'good' ? '001' : '002'}_${name}.sql`), migration);
+  const service = render.addService({ name: `shop-${name}`, url: app.url });
+  render.scriptDeploy(service.id, {
+    statuses: [
+      { status: 'build_in_progress', ms: 200 },
+      { status: 'live', ms: 200 },
+    ],
+  });
+  const run = seeded(
+    await runAction(
+      'checklist',
+      {
+        environment: 'production',
+        'database-url': pg.url('shop'),
+        'backup-destination': path.join(dir.path, name, 'backups'),
+        'migrations-dir': migrations,
+        'render-api-key': render.apiKey,
+        'render-api-url': render.baseUrl,
+        'render-service-id': service.id,
+        'smoke-checks': `- name: health\n  url: ${app.url}/health\n  expect-json:\n    $.checks.*: healthy`,
+        'smoke-timeout': '3s',
+        'github-token': github.token,
+      },
+      { env: ghEnv() },
+    ),
+  );
+  return { run, serviceId: service.id, liveBefore: service.liveDeployId };
+}
+
+function ghEnv(): Record<string, string> {
+  const seededRun = github.seedRun({
+    workflowName: 'deploy',
+    jobs: [{ name: 'deploy', conclusion: 'failure', steps: [{ name: 'checklist', conclusion: 'failure' }] }],
+  });
+  return {
+    GITHUB_API_URL: github.url,
+    GITHUB_SERVER_URL: github.serverUrl,
+    GITHUB_REPOSITORY: `${github.repo.owner}/${github.repo.name}`,
+    GITHUB_RUN_ID: String(seededRun.runId),
+    GITHUB_WORKFLOW: 'deploy',
+    GITHUB_JOB: 'deploy',
+    GITHUB_SHA: 'a'.repeat(40),
+    GITHUB_ACTOR: 'octocat',
+    GITHUB_EVENT_NAME: 'push',
+  };
+}
+
+function seeded(run: ActionRun): ActionRun {
+  expect(run.visible).not.toContain(pg.password);
+  expect(run.visible).not.toContain(render.apiKey);
+  expect(run.visible).not.toContain(github.token);
+  return run;
+}
+
+describe('the deploy checklist (root action)', () => {
+  it('ticks every item for a good release', async () => {
+    healthy = true;
+    const { run } = await release(
+      'good',
+      'CREATE TABLE reviews (id serial PRIMARY KEY, product_id int REFERENCES products(id));\n',
+    );
+    expect(run.stdout).not.toContain('::error::');
+    expect(run.code).toBe(0);
+    expect(run.outputs.outcome).toBe('passed');
+    expect(run.outputs['backup-uri']).toMatch(/pre-deploy-shop-.*\.dump\.zst$/);
+    for (const item of [
+      'Backup completed and verified',
+      'Migrations applied',
+      'Deployed and live',
+      'Smoke tests pass',
+    ]) {
+      expect(run.summary).toMatch(new RegExp(`\\| ✅ \\| ${item} \\|`));
+    }
+    expect(await pg.psql("SELECT to_regclass('reviews') IS NOT NULL", 'shop')).toBe('t');
+    expect(github.issues).toHaveLength(0);
+    expect(render.violations).toEqual([]);
+    expect(github.violations).toEqual([]);
+  }, 180_000);
+
+  it('rolls back a release whose smoke test fails and opens an incident issue naming the failed item', async () => {
+    healthy = false;
+    const { run, serviceId, liveBefore } = await release('bad', 'CREATE TABLE wishlists (id serial PRIMARY KEY);\n');
+    expect(run.code).toBe(1);
+    expect(run.outputs.outcome).toBe('failed');
+    expect(run.outputs['failed-step']).toBe('smoke');
+    expect(run.summary).toMatch(/\| ❌ \| Smoke tests pass \|/);
+    expect(run.summary).toMatch(/\| ✅ \| Rolled back \|/);
+    expect(render.rollbacksTriggered(serviceId)).toBe(1);
+    expect(render.service(serviceId).liveDeployId).not.toBe(undefined);
+    void liveBefore;
+    expect(github.issues).toHaveLength(1);
+    expect(run.outputs['incident-issue-url']).toBe(github.issues[0]!.html_url);
+    expect(github.issues[0]!.body).toContain('$.checks.database');
+    expect(render.violations).toEqual([]);
+    expect(github.violations).toEqual([]);
+  }, 180_000);
+});

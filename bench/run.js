@@ -24,6 +24,7 @@ import {
   SMALL_RUNS as DB_SMALL_RUNS,
 } from './db-backup.js';
 import { isMain, ms, node24, ratio, root, table } from './lib.js';
+import { benchRenderPolling, renderPollingGoalRow, renderPollingSection } from './render-polling.js';
 import {
   benchSmokeConcurrency,
   CHECKS,
@@ -70,7 +71,7 @@ export function machine() {
   };
 }
 
-export const PARTS = ['smoke', 'cold-start', 'db'];
+export const PARTS = ['smoke', 'cold-start', 'db', 'render'];
 const RESULTS_START = '<!-- bench-results';
 const RESULTS_END = '-->';
 
@@ -202,7 +203,7 @@ counts only the checks themselves. Unit tests never assert timings; this is the 
 
 ## Goals
 
-${table(['goal', 'measured', 'result'], [smokeGoalRow(smoke), coldGoalRow(cold), ...dbGoalRows])}
+${table(['goal', 'measured', 'result'], [smokeGoalRow(smoke), coldGoalRow(cold), ...dbGoalRows, ...(results.render ? [renderPollingGoalRow(results.render)] : [])])}
 
 ## How to run
 
@@ -223,6 +224,7 @@ ${table(['goal', 'measured', 'result'], [smokeGoalRow(smoke), coldGoalRow(cold),
 ${smokeSection(smoke)}
 ${coldSection(cold)}
 ${dbp.section}
+${results.render ? renderPollingSection(results.render, `measured ${results.render.date} on commit ${results.render.commit}`) : ''}
 ${RESULTS_START} (raw results of each part, read by bench/run.js --only; do not edit)
 ${json.replaceAll('-->', '--\\u003e')}
 ${RESULTS_END}
@@ -278,6 +280,11 @@ export async function main(argv = process.argv.slice(2)) {
     results.db = { ...db, ...meta() };
     console.log(`\n${dbSection(db)}`);
     console.log(table(['goal', 'measured', 'result'], dbGoalRows(db)));
+  }
+  if (only.includes('render')) {
+    const render = await benchRenderPolling({ log });
+    results.render = { ...render, ...meta() };
+    console.log(`\n${renderPollingSection(render)}`);
   }
   // Parts are written in a fixed order, whatever order they were run or kept in.
   const ordered = Object.fromEntries(PARTS.filter((p) => results[p]).map((p) => [p, results[p]]));

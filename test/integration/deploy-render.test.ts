@@ -192,3 +192,51 @@ describe('deploy-render', () => {
     30_000,
   );
 });
+
+describe('deploy-render GitHub Deployments', () => {
+  it('moves a GitHub Deployment to success, and to failure saying so when the deploy was rolled back', async () => {
+    const { startGitHubSim } = await import('../harness/github-sim.js');
+    const github = await startGitHubSim();
+    try {
+      const env = {
+        GITHUB_API_URL: github.url,
+        GITHUB_SERVER_URL: github.serverUrl,
+        GITHUB_REPOSITORY: `${github.repo.owner}/${github.repo.name}`,
+        GITHUB_RUN_ID: '42',
+        GITHUB_SHA: 'b'.repeat(40),
+      };
+      const withGitHub = { 'github-token': github.token, environment: 'production' };
+      const good = service();
+      sim.scriptDeploy(good.id, fast('build_in_progress', 'live'));
+      const ok = await runAction(
+        'deploy-render',
+        { 'api-key': sim.apiKey, 'api-url': sim.baseUrl, 'service-id': good.id, ...withGitHub },
+        { env },
+      );
+      expect(ok.code).toBe(0);
+      expect(ok.outputs['deployment-id']).toMatch(/^\d+$/);
+      const first = Number(ok.outputs['deployment-id']);
+      const states = (id: number) =>
+        github.deploymentStatuses.filter((s) => s.deployment_id === id).map((s) => s.state);
+      expect(states(first)).toEqual(['in_progress', 'success']);
+
+      const bad = service();
+      sim.scriptDeploy(bad.id, fast('build_in_progress', 'build_failed'));
+      const failed = await runAction(
+        'deploy-render',
+        { 'api-key': sim.apiKey, 'api-url': sim.baseUrl, 'service-id': bad.id, ...withGitHub },
+        { env },
+      );
+      expect(failed.code).toBe(1);
+      const second = Number(failed.outputs['deployment-id']);
+      expect(states(second)).toEqual(['in_progress', 'failure']);
+      const last = github.deploymentStatuses.filter((s) => s.deployment_id === second).at(-1)!;
+      expect(last.description).toContain('rolled back');
+      expect(last.log_url).toContain('/actions/runs/42');
+      expect(github.violations).toEqual([]);
+      expect(failed.visible).not.toContain(github.token);
+    } finally {
+      await github.stop();
+    }
+  }, 90_000);
+});

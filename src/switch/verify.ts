@@ -88,8 +88,11 @@ export async function bake(spec: BakeSpec, logger: Logger, signal?: AbortSignal)
     }
   };
 
-  /** One request through the load balancer; returns whether it answered as the target. */
-  const verifyOnce = async (counting: { strict: boolean }): Promise<boolean> => {
+  /**
+   * One request through the load balancer; returns whether it answered as the target. While settling, a 2xx
+   * answer is not counted (it may come from the configuration before the reload); a failure always is.
+   */
+  const verifyOnce = async (counting: { strict: boolean; settling?: boolean }): Promise<boolean> => {
     const v = spec.verify!;
     try {
       const res = await httpRequest({
@@ -101,14 +104,16 @@ export async function bake(spec: BakeSpec, logger: Logger, signal?: AbortSignal)
         maxBodyBytes: 64 * 1024,
       });
       if (!out.ok) return false;
-      out.requests++;
       lastAnswer = `${res.status} ${snippet(res.body)}`;
       if (res.status < 200 || res.status > 299) {
+        out.requests++;
         out.failed++;
         fail(`verify-url answered ${res.status}: ${snippet(res.body)}`);
         return false;
       }
       const matched = expect?.test(res.body) ?? false;
+      if (counting.settling) return matched;
+      out.requests++;
       if (matched) out.matched++;
       else if (counting.strict) {
         out.failed++;
@@ -143,7 +148,7 @@ export async function bake(spec: BakeSpec, logger: Logger, signal?: AbortSignal)
     let run = 0;
     let seen = false;
     while (out.ok && !inner.aborted && performance.now() < until) {
-      run = (await verifyOnce({ strict: false })) ? run + 1 : 0;
+      run = (await verifyOnce({ strict: false, settling: true })) ? run + 1 : 0;
       if (run >= needed) {
         seen = true;
         break;

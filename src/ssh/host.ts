@@ -6,7 +6,7 @@
  * text from an input ever becomes shell code. With `sudo`, file and nginx operations run through `sudo -n`.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { chmod, open, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
 import { ExternalError } from '../errors.js';
 import { spawnTool, type RunningChild } from '../util/child.js';
 
@@ -62,10 +62,12 @@ const LOCK_CONFLICT = 75;
 const MISSING = 3;
 
 const READ_SCRIPT = 'if [ -e "$1" ]; then exec cat -- "$1"; else exit 3; fi';
-// cp -p first so the new file keeps the old one's mode and owner; then overwrite it and rename it into place.
+// Through a symlink to the file it points at; cp -p first so the new file keeps the old one's mode and
+// owner; then overwrite the copy and rename it into place.
 const WRITE_SCRIPT =
-  't="$1.opskit-$$.tmp"; trap \'rm -f -- "$t"\' EXIT; umask 022; ' +
-  'if [ -e "$1" ]; then cp -p -- "$1" "$t" || exit 1; fi; cat > "$t" && mv -f -- "$t" "$1"';
+  'f="$1"; if [ -L "$f" ]; then f=$(readlink -f -- "$f") || exit 1; fi; ' +
+  't="$f.opskit-$$.tmp"; trap \'rm -f -- "$t"\' EXIT; umask 022; ' +
+  'if [ -e "$f" ]; then cp -p -- "$f" "$t" || exit 1; fi; cat > "$t" && mv -f -- "$t" "$f"';
 // Runs under flock: note who holds the lock, say so, then hold it until stdin closes.
 const LOCK_SCRIPT = 'printf "%s\\n" "$2" > "$1"; echo locked; exec cat > /dev/null';
 
@@ -229,6 +231,7 @@ export class LocalHost extends ProgramHost {
 
   override async writeFileAtomic(path: string, data: string | Buffer): Promise<void> {
     if (this.sudo) return super.writeFileAtomic(path, data);
+    path = await realpath(path).catch(() => path); // through a symlink to the file it points at
     const tmp = `${path}.opskit-${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
     let mode = 0o644;
     try {

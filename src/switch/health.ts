@@ -47,7 +47,7 @@ export class HostProbe implements HealthProbe {
   async probe(server: string, path: string, timeoutMs: number): Promise<ProbeResult> {
     const started = performance.now();
     const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
-    const argv = ['curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', String(seconds)];
+    const argv = ['curl', '-sS', '--globoff', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', String(seconds)];
     const result = await this.host.exec([...argv, '--', probeUrl(server, path).toString()], {
       privileged: false,
       timeoutMs: timeoutMs + 30_000,

@@ -285,24 +285,28 @@ export function startLoad(url: string, { rate, keepAlive }: { rate: number; keep
   };
 }
 
-/** `n` GETs of `url`, 20 at a time; the count of answers per colour (the body's first word). */
+/**
+ * `n` GETs of `url`, 20 at a time on keep-alive connections; the count of answers per colour (the body's
+ * first word). Like a browser, a GET that fails on a reused connection (nginx closes idle ones when a
+ * reload retires its workers) is retried once on a new connection.
+ */
 export async function sampleColours(url: string, n: number): Promise<Record<string, number>> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 20 });
   const counts: Record<string, number> = {};
+  const get = (fresh: boolean) =>
+    new Promise<string>((resolve, reject) => {
+      const req = http.get(url, { agent: fresh ? false : agent }, (res) => {
+        let b = '';
+        res.on('data', (d: Buffer) => (b += d.toString()));
+        res.on('end', () => resolve(res.statusCode === 200 ? b : `status-${res.statusCode}`));
+      });
+      req.on('error', (err) => (!fresh && req.reusedSocket ? get(true).then(resolve, reject) : reject(err)));
+    });
   let next = 0;
   const worker = async () => {
     while (next < n) {
       next++;
-      const body = await new Promise<string>((resolve, reject) => {
-        http
-          .get(url, { agent }, (res) => {
-            let b = '';
-            res.on('data', (d: Buffer) => (b += d.toString()));
-            res.on('end', () => resolve(res.statusCode === 200 ? b : `status-${res.statusCode}`));
-          })
-          .on('error', reject);
-      });
-      const colour = body.split(' ')[0]!.trim();
+      const colour = (await get(false)).split(' ')[0]!.trim();
       counts[colour] = (counts[colour] ?? 0) + 1;
     }
   };

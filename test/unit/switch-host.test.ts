@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, lstatSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseCommandLine } from '../../src/nginx/command.js';
 import { LocalHost, LockHeldError, ProgramHost } from '../../src/ssh/host.js';
@@ -72,6 +72,16 @@ describe('hosts', () => {
       expect(readdirSync(dir.path).filter((f) => f.endsWith('.tmp'))).toEqual([]);
       await host.removeFile(file);
       expect(await host.readFile(file)).toBeUndefined();
+    });
+
+    it(`${name}: writes through a symlink to the file it points at`, async () => {
+      const target = path.join(dir.path, `${name.split(' ')[0]}-target.conf`);
+      const link = path.join(dir.path, `${name.split(' ')[0]}-link.conf`);
+      writeFileSync(target, 'old\n');
+      symlinkSync(target, link);
+      await host.writeFileAtomic(link, 'new\n');
+      expect(lstatSync(link).isSymbolicLink()).toBe(true);
+      expect(readFileSync(target, 'utf8')).toBe('new\n');
     });
 
     it(`${name}: a second lock fails naming the holder; release frees it`, async () => {

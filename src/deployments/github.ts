@@ -2,8 +2,8 @@
  * A GitHub Deployment for a deploy: created `in_progress`, then `success` or `failure` (with the
  * run's log URL); a rollback marks it `failure` and says so.
  */
-import { Octokit } from '@octokit/rest';
-import { ExternalError, errorMessage } from '../errors.js';
+import { ExternalError } from '../errors.js';
+import { createGitHubClient, gitHubError, githubCall } from '../github/client.js';
 import type { Logger } from '../logger.js';
 
 export interface GitHubDeploymentOptions {
@@ -26,10 +26,11 @@ export interface GitHubDeployment {
 }
 
 export async function createGitHubDeployment(o: GitHubDeploymentOptions): Promise<GitHubDeployment> {
-  const octokit = new Octokit({ auth: o.token, baseUrl: o.apiUrl, request: { timeout: 30_000 } });
-  let id: number;
-  try {
-    const r = await octokit.rest.repos.createDeployment({
+  // The shared client: retry and throttling plugins, timeouts, errors that name the missing permission.
+  const octokit = createGitHubClient({ token: o.token, baseUrl: o.apiUrl, logger: o.logger });
+  const doing = `create the GitHub Deployment for ${o.environment} in ${o.owner}/${o.repo}`;
+  const r = await githubCall({ doing, permission: 'deployments: write' }, () =>
+    octokit.rest.repos.createDeployment({
       owner: o.owner,
       repo: o.repo,
       ref: o.ref,
@@ -37,17 +38,13 @@ export async function createGitHubDeployment(o: GitHubDeploymentOptions): Promis
       auto_merge: false,
       required_contexts: [],
       description: o.description.slice(0, 140),
-    });
-    if (!('id' in r.data))
-      throw new ExternalError(
-        `GitHub did not create the deployment: ${(r.data as { message?: string }).message ?? 'no reason given'}`,
-      );
-    id = r.data.id;
-  } catch (err) {
+    }),
+  );
+  if (!('id' in r.data))
     throw new ExternalError(
-      `cannot create the GitHub Deployment for ${o.environment}${permissionHint(err)}: ${errorMessage(err)}`,
+      `GitHub did not ${doing}: ${(r.data as { message?: string }).message ?? 'no reason given'}`,
     );
-  }
+  const id = r.data.id;
   const deployment: GitHubDeployment = {
     id,
     url: `${o.apiUrl.replace(/\/+$/, '')}/repos/${o.owner}/${o.repo}/deployments/${id}`,
@@ -64,16 +61,14 @@ export async function createGitHubDeployment(o: GitHubDeploymentOptions): Promis
           auto_inactive: state === 'success',
         });
       } catch (err) {
-        o.logger.warning(
-          `could not set the GitHub Deployment status to ${state}${permissionHint(err)}: ${errorMessage(err)}`,
-        );
+        const why = gitHubError(err, {
+          doing: `set the GitHub Deployment status to ${state}`,
+          permission: 'deployments: write',
+        });
+        o.logger.warning(why.message);
       }
     },
   };
   await deployment.status('in_progress', o.description);
   return deployment;
-}
-
-function permissionHint(err: unknown): string {
-  return (err as { status?: number }).status === 403 ? ' (the workflow needs permissions: deployments: write)' : '';
 }

@@ -3,7 +3,7 @@ import { type GitHubDeployment, createGitHubDeployment } from '../../src/deploym
 import { ExternalError } from '../../src/errors.js';
 import { RenderClient } from '../../src/render/client.js';
 import { parseRenderConfig } from '../../src/render/config.js';
-import { runRender } from '../../src/render/deploy.js';
+import { runRender, triggerHook } from '../../src/render/deploy.js';
 import { renderDeploySummary } from '../../src/render/summary.js';
 import { runAction } from '../common/run.js';
 
@@ -16,10 +16,7 @@ await runAction('deploy-render', async (ctx) => {
 
   if (!config.apiKey) {
     // Hook only: trigger, report what Render answered; nothing to follow without a key.
-    const res = await fetch(config.deployHookUrl!, { method: 'POST', signal: AbortSignal.timeout(30_000) });
-    if (res.status >= 400) throw new ExternalError(`the deploy hook answered ${res.status}`);
-    const id =
-      ((await res.json().catch(() => undefined)) as { deploy?: { id?: string } } | undefined)?.deploy?.id ?? '';
+    const id = (await triggerHook(config.deployHookUrl!))?.id ?? '';
     core.setOutput('deploy-id', id);
     core.setOutput('status', 'triggered');
     core.setOutput('rolled-back', 'false');

@@ -360,7 +360,7 @@ async function findNewDeploy(o: RenderOptions, serviceId: string, known: Set<str
 }
 
 /** Render's deploy hook: a POST to a secret URL. Its answer names the deploy when it can. */
-async function triggerHook(url: string): Promise<Deploy | undefined> {
+export async function triggerHook(url: string): Promise<Deploy | undefined> {
   let res: Response;
   try {
     res = await fetch(url, { method: 'POST', signal: AbortSignal.timeout(30_000) });

@@ -165,6 +165,19 @@ describe('deploy-render', () => {
     expect(run.visible).not.toContain(new URL(hook).searchParams.get('key')!);
   }, 60_000);
 
+  it('triggers through the deploy hook alone when no api-key is given, without following it', async () => {
+    const s = service();
+    sim.scriptDeploy(s.id, fast('build_in_progress', 'live'));
+    const hook = sim.deployHookUrl(s.id);
+    const run = await runAction('deploy-render', { 'deploy-hook-url': hook });
+    expect(run.stdout).not.toContain('::error::');
+    expect(run.code).toBe(0);
+    expect(run.outputs.status).toBe('triggered');
+    expect(run.outputs['deploy-id']).toMatch(/^dep-/);
+    expect(sim.deploysTriggered(s.id)).toBe(1);
+    expect(run.visible).not.toContain(new URL(hook).searchParams.get('key')!);
+  }, 60_000);
+
   it.each([
     [
       'both commit and image-url',

@@ -25,7 +25,7 @@
 import { randomBytes, createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, readdirSync, readFileSync } from 'node:fs';
-import { appendFile, cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Transform, Writable } from 'node:stream';
@@ -41,6 +41,7 @@ import {
   ms,
   mustRun,
   node24,
+  privateBundle,
   procChildren,
   procStat,
   ratio,
@@ -298,7 +299,7 @@ export async function startS3rver({ log = () => {} } = {}) {
 // The databases
 
 /** Creates `db` with TABLES tables of generated rows, sized so that pg_database_size is about `targetMiB`. */
-async function buildDatabase(pg, db, targetMiB, log) {
+export async function buildDatabase(pg, db, targetMiB, log) {
   const t0 = performance.now();
   await pg.psql(`DROP DATABASE IF EXISTS ${db}`);
   await pg.psql(`CREATE DATABASE ${db}`);
@@ -349,7 +350,7 @@ VACUUM (FREEZE, ANALYZE) ${t};`,
   return info;
 }
 
-async function totalRows(pg, db) {
+export async function totalRows(pg, db) {
   const sql = Array.from({ length: TABLES }, (_, i) => `(SELECT count(*) FROM t${i + 1})`).join(' + ');
   return Number(await pg.psql(`SELECT ${sql}`, db));
 }
@@ -358,7 +359,7 @@ async function totalRows(pg, db) {
 // One run of each case
 
 /** Environment of a bundle run the way the runner sets it (inputs as INPUT_<NAME>, hyphens kept). */
-async function actionEnv(dir, inputs) {
+export async function actionEnv(dir, inputs) {
   const outputFile = path.join(dir, 'github-output');
   const summaryFile = path.join(dir, 'step-summary.md');
   const runnerTemp = path.join(dir, 'runner-temp');
@@ -374,14 +375,14 @@ async function actionEnv(dir, inputs) {
     GITHUB_ACTIONS: 'true',
   });
   for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
-  return { env, outputFile };
+  return { env, outputFile, summaryFile };
 }
 
 const sec = (msValue) => msValue / 1000;
-const isCmd = (c, name, flag) => c.comm === name && c.argv.some((a) => a.startsWith(flag));
+export const isCmd = (c, name, flag) => c.comm === name && c.argv.some((a) => a.startsWith(flag));
 
 /** Phases of a bundle run from the lifetimes of its child processes (each [start, end] in ms since spawn). */
-function phasesOf(children, wallMs, spec) {
+export function phasesOf(children, wallMs, spec) {
   const phases = [];
   let at = 0;
   for (const { name, match } of spec) {
@@ -395,10 +396,15 @@ function phasesOf(children, wallMs, spec) {
   return phases;
 }
 
-async function runBundle(ctx, bundle, inputs, what) {
+/**
+ * Runs a bundle under Node 24 in a temp dir of `ctx.work` (`ctx.node`, `ctx.pg` for the server's CPU), watched by
+ * sampledRun(); throws with the action's error lines unless it exits 0. Returns the run, its outputs and the text
+ * of its step summary.
+ */
+export async function runBundle(ctx, bundle, inputs, what) {
   const dir = await mkdtemp(path.join(ctx.work, 'run-'));
   try {
-    const { env, outputFile } = await actionEnv(dir, inputs);
+    const { env, outputFile, summaryFile } = await actionEnv(dir, inputs);
     const cpu0 = ctx.pg.cpuSeconds();
     const r = await sampledRun(ctx.node, [bundle], { env, cwd: dir });
     const serverCpuSeconds = ctx.pg.cpuSeconds() - cpu0;
@@ -414,7 +420,8 @@ async function runBundle(ctx, bundle, inputs, what) {
       throw err;
     }
     const childCpu = r.children.reduce((a, c) => a + c.cpuSeconds, 0);
-    return { ...r, outputs, serverCpuSeconds, childCpuSeconds: childCpu };
+    const summary = await readFile(summaryFile, 'utf8');
+    return { ...r, outputs, summary, serverCpuSeconds, childCpuSeconds: childCpu };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -447,7 +454,7 @@ async function caseFloor(ctx, size) {
  * Runs a bundle case; a failed run is recorded (it is a finding: the doc lists it) and tried again with a fresh
  * name (at most 3 attempts), so that one failure does not throw away the whole bench.
  */
-async function withRetry(ctx, size, round, label, fn) {
+export async function withRetry(ctx, size, round, label, fn) {
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn(attempt);
@@ -581,7 +588,7 @@ async function caseGuideRestore(ctx, size, round, file) {
   return { wallMs: r.wallMs, treeCpuSeconds: r.time?.cpuSeconds, serverCpuSeconds };
 }
 
-async function dropDatabase(ctx, name) {
+export async function dropDatabase(ctx, name) {
   await ctx.pg.psql(`DROP DATABASE IF EXISTS ${name}`);
   ctx.created.delete(name);
 }
@@ -862,13 +869,9 @@ export async function benchDb({ runs = RUNS, smallRuns = SMALL_RUNS, log = () =>
       ['backup', BACKUP_BUNDLE],
       ['restore', RESTORE_BUNDLE],
     ]) {
-      const copy = path.join(work, 'bundles', path.basename(path.dirname(file)));
-      await cp(path.dirname(file), copy, { recursive: true });
-      ctx[`${key}Bundle`] = path.join(copy, 'index.js');
-      bundles[path.relative(root, file)] = createHash('sha256')
-        .update(readFileSync(ctx[`${key}Bundle`]))
-        .digest('hex')
-        .slice(0, 12);
+      const copy = await privateBundle(work, file);
+      ctx[`${key}Bundle`] = copy.path;
+      bundles[path.relative(root, file)] = copy.sha256;
     }
     pg = ctx.pg = await startPostgres({ log });
     s3 = ctx.s3 = await startS3rver({ log });

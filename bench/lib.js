@@ -3,7 +3,9 @@
  * Plain JavaScript ESM so that `node bench/run.js` works on Node 20 without a TypeScript loader.
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { cp } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,6 +37,18 @@ export function node24() {
   const version = execFileSync(found, ['--version'], { encoding: 'utf8' }).trim();
   if (!/^v24\./.test(version)) throw new Error(`${found} is ${version}, not Node 24`);
   return (memo = { path: found, version });
+}
+
+/**
+ * A private copy of a bundle's directory (`dist/<action>/`, its chunks included) under `work`: a rebuild of dist/
+ * during a bench run (others may build meanwhile) cannot remove it half-way or mix two versions in one run.
+ * Returns the copy's index.js and the first 12 hex digits of its sha256.
+ */
+export async function privateBundle(work, file) {
+  const copy = path.join(work, 'bundles', path.basename(path.dirname(file)));
+  await cp(path.dirname(file), copy, { recursive: true });
+  const copied = path.join(copy, 'index.js');
+  return { path: copied, sha256: createHash('sha256').update(readFileSync(copied)).digest('hex').slice(0, 12) };
 }
 
 /** process.env without anything an Actions runner would inject (INPUT_*, GITHUB_*, RUNNER_*), plus `extra`. */

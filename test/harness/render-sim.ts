@@ -25,7 +25,8 @@ import type { OpenAPIBackend } from 'openapi-backend';
 const nodeRequire = process.getBuiltinModule('node:module').createRequire(import.meta.url);
 const { OpenAPIBackend: Backend, ValidationContext } = nodeRequire('openapi-backend') as typeof OpenApiBackendModule;
 
-export const DEFAULT_RENDER_SPEC = fileURLToPath(new URL('../../../shared/specs/render-openapi.json', import.meta.url));
+/** The copy of Render's spec vendored in the repository (specs/README.md says where it comes from). */
+export const DEFAULT_RENDER_SPEC = fileURLToPath(new URL('../../specs/render-openapi.json', import.meta.url));
 
 /** The operations the simulator answers; any other path of the spec gets a 404 and a violation. */
 const SIMULATED: Record<string, string[]> = {

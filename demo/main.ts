@@ -3,8 +3,11 @@
  *
  * Starts PostgreSQL, s3rver (the backup bucket), the Render and GitHub simulators and a small sample app, then
  * runs the checklist twice through `runChecklist`: a good release (all green) and a bad release whose smoke
- * test fails (rolled back, incident issue opened in the GitHub simulator). Everything it starts is stopped and
- * every temp dir removed at the end, on an error and on Ctrl-C (SIGINT/SIGTERM exit 130).
+ * test fails (rolled back, incident issue opened in the GitHub simulator). When nginx is installed the app runs
+ * as two colours (blue, green) behind a real nginx on loopback, and the checklist switches traffic to the
+ * colour that got the release (the blue-green-switch library) before the smoke test, which goes through nginx;
+ * the bad release's traffic is switched back. Everything it starts is stopped and every temp dir removed at
+ * the end, on an error and on Ctrl-C (SIGINT/SIGTERM exit 130).
  *
  * Flags: `--quiet` (or OPSKIT_DEMO_QUIET=1) prints plain lines instead of a live progress line.
  */
@@ -14,20 +17,26 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveCompression } from '../src/backup/compression.js';
 import { checklistIncident } from '../src/checklist/incident.js';
-import { type ChecklistResult, runChecklist } from '../src/checklist/run.js';
+import { type ChecklistOptions, type ChecklistResult, runChecklist } from '../src/checklist/run.js';
 import { renderChecklistSummary } from '../src/checklist/summary.js';
 import type { ChecklistItem } from '../src/checklist/types.js';
 import { errorMessage } from '../src/errors.js';
 import { runContextFromEnv } from '../src/github/context.js';
 import { Inputs } from '../src/inputs.js';
 import type { Logger } from '../src/logger.js';
+import { NginxProvider } from '../src/nginx/provider.js';
 import { findPgClients, resolvePgClient } from '../src/postgres/client.js';
 import { parsePgUrl } from '../src/postgres/connection.js';
 import { RenderClient } from '../src/render/client.js';
 import { parseSmokeOptions } from '../src/smoke/config.js';
+import { LocalHost } from '../src/ssh/host.js';
 import { createS3Store, type S3Store } from '../src/storage/s3.js';
+import { parseBlueGreenConfig, SETTLE_MS } from '../src/switch/config.js';
+import { HttpProbe } from '../src/switch/health.js';
+import { type Colour, otherColour } from '../src/switch/types.js';
 import { startGitHubSim } from '../test/harness/github-sim.js';
 import { json, startHttpServer } from '../test/harness/http-server.js';
+import { NGINX, startNginx } from '../test/harness/nginx.js';
 import { newestSystemBinDir, type PgServer, startPostgres } from '../test/harness/postgres.js';
 import { startRenderSim } from '../test/harness/render-sim.js';
 import { startS3 } from '../test/harness/s3.js';
@@ -35,7 +44,8 @@ import { tempDir } from '../test/harness/tmp.js';
 
 /** The repository root (this file is build/demo/demo/main.js once compiled). */
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const RENDER_SPEC = path.resolve(ROOT, '..', 'shared', 'specs', 'render-openapi.json');
+/** Render's OpenAPI spec, vendored (specs/README.md). */
+const RENDER_SPEC = path.join(ROOT, 'specs', 'render-openapi.json');
 const OUTPUT_DIR = path.join(ROOT, 'demo-output');
 const EMBEDDED_MAJOR = 18;
 
@@ -184,6 +194,51 @@ async function startDatabase(): Promise<PgServer> {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// The sample app: `/health` reports its release's version and database (503 when unhealthy), `/livez` only that the
+// process is up (the blue-green health gate), `/` answers `<name> <version>` (the switch's verify-expect). The
+// Render simulator only tracks deploys, so the demo puts a release on an app when its deploy (or rollback) is live.
+
+const RELEASES: Record<string, { database: 'healthy' | 'unhealthy' }> = {
+  '1.0.0': { database: 'healthy' },
+  '1.1.0': { database: 'healthy' },
+  '1.2.0': { database: 'unhealthy' },
+};
+
+interface SampleApp {
+  /** `blue`, `green`, or `app` without nginx. */
+  name: string;
+  release: string;
+  /** `127.0.0.1:<port>` and `http://127.0.0.1:<port>` */
+  server: string;
+  url: string;
+  stop(): Promise<void>;
+}
+
+async function startSampleApp(name: string, release: string): Promise<SampleApp> {
+  const colour = name === 'blue' || name === 'green' ? { colour: name } : {};
+  const app: SampleApp = { name, release, server: '', url: '', stop: async () => {} };
+  const server = await startHttpServer((req, res) => {
+    const version = app.release;
+    if (req.url === '/livez') return json(res, 200, { status: 'alive', ...colour, version });
+    if (req.url === '/') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      return void res.end(`${name} ${version}\n`);
+    }
+    if (req.url !== '/health') return json(res, 404, { error: 'not found' });
+    const { database } = RELEASES[version]!;
+    const healthy = database === 'healthy';
+    json(res, healthy ? 200 : 503, {
+      status: healthy ? 'healthy' : 'degraded',
+      ...colour,
+      version,
+      checks: { database },
+    });
+  });
+  Object.assign(app, { server: `127.0.0.1:${server.port}`, url: server.url, stop: server.close });
+  return app;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // The demo
 
 async function main(): Promise<number> {
@@ -193,36 +248,28 @@ async function main(): Promise<number> {
   if (!existsSync(RENDER_SPEC))
     throw new DemoError(`The Render OpenAPI spec the simulator validates against is missing: ${RENDER_SPEC}.`);
 
-  progress.start('Starting PostgreSQL, s3rver, the Render and GitHub simulators');
+  // Blue-green when nginx is installed: the app as two colours behind a real nginx (the tests' harness: temp
+  // prefix, loopback); without it, one app that each deploy replaces.
+  const blueGreen = existsSync(NGINX);
+  progress.start(`Starting PostgreSQL, s3rver, the Render and GitHub simulators${blueGreen ? ' and nginx' : ''}`);
   const work = await tempDir('opskit-demo-');
   onCleanup('the demo temp dir', work.cleanup);
+  const apps = await Promise.all(
+    (blueGreen ? ['blue', 'green'] : ['app']).map((name) => tracked(`the ${name} app`, startSampleApp(name, '1.0.0'))),
+  );
   // Each stop is registered before its server is up, so that Ctrl-C during start-up waits for it and stops it.
-  const [pg, s3, render, github] = await Promise.all([
+  const [pg, s3, render, github, nginx] = await Promise.all([
     tracked('PostgreSQL', startDatabase()),
     tracked('s3rver', startS3({ bucket: 'opskit-demo' })),
     tracked('the Render simulator', startRenderSim({ specPath: RENDER_SPEC })),
     tracked('the GitHub simulator', startGitHubSim({ owner: 'acme', name: 'shop' })),
+    // A hand-written upstream naming blue's server: blue is live.
+    blueGreen ? tracked('nginx', startNginx({ servers: [apps[0]!.server] })) : undefined,
   ]);
+  const app = (name: string) => apps.find((a) => a.name === name)!;
+  /** The colour with all traffic (blue-green), else the one app. */
+  let live = apps[0]!.name;
 
-  // The sample app: /health reports its version and its database. The Render simulator only tracks deploys, so
-  // the demo swaps the running release when a deploy (or a rollback) goes live.
-  const releases: Record<string, { database: 'healthy' | 'unhealthy' }> = {
-    '1.0.0': { database: 'healthy' },
-    '1.1.0': { database: 'healthy' },
-    '1.2.0': { database: 'unhealthy' },
-  };
-  let running = '1.0.0';
-  const app = await startHttpServer((req, res) => {
-    if (req.url !== '/health') return json(res, 404, { error: 'not found' });
-    const { database } = releases[running]!;
-    const healthy = database === 'healthy';
-    json(res, healthy ? 200 : 503, {
-      status: healthy ? 'healthy' : 'degraded',
-      version: running,
-      checks: { database },
-    });
-  });
-  onCleanup('the sample app', () => app.close());
   progress.stop();
   const ready = ((performance.now() - t0) / 1000).toFixed(1);
   out(`Started in ${ready}s:`);
@@ -230,12 +277,15 @@ async function main(): Promise<number> {
   out(`  s3rver (S3 API) on ${s3.endpoint}, bucket ${s3.bucket}`);
   out(`  Render API simulator on ${render.baseUrl}`);
   out(`  GitHub API simulator on ${github.url} (repository ${github.repo.owner}/${github.repo.name})`);
-  out(`  sample app on ${app.url} (GET /health)`);
-  out(
-    existsSync('/usr/sbin/nginx') || existsSync('/usr/bin/nginx')
-      ? '  blue-green step skipped: nginx is installed, but the blue-green switch is not wired into the demo yet'
-      : '  blue-green step skipped: install nginx to see it',
-  );
+  if (nginx) {
+    out(`  sample app, blue on ${app('blue').url} and green on ${app('green').url} (GET /health, /livez, /), 1.0.0`);
+    out(`  nginx on ${nginx.url}: blue has all traffic (upstream file ${nginx.upstreamFile})`);
+  } else {
+    out(`  sample app on ${apps[0]!.url} (GET /health)`);
+    out(
+      '  blue-green switch skipped: nginx is not installed (to see it: apt-get install nginx-light, then run the demo again)',
+    );
+  }
   out();
 
   await pg.psql('CREATE DATABASE shop');
@@ -255,7 +305,9 @@ async function main(): Promise<number> {
     logger,
   });
   onCleanup('the S3 client', () => store.close());
-  const service = render.addService({ name: 'shop-web', url: app.url });
+  const service = render.addService({ name: 'shop-web', url: (nginx ?? apps[0]!).url });
+  const host = new LocalHost();
+  onCleanup('the nginx host', () => host.close());
   const renderClient = new RenderClient({ baseUrl: render.baseUrl, apiKey: render.apiKey, logger });
   const conn = parsePgUrl('database-url', pg.url('shop'));
   try {
@@ -268,9 +320,15 @@ async function main(): Promise<number> {
   const secrets = [pg.password, render.apiKey, github.token];
 
   const release = async (n: number, version: string, migration: { file: string; sql: string }) => {
-    out(`━━ Run ${n}: release ${version} (running now: ${running}) ━━`);
+    const previous = app(live).release;
+    // The deploy goes to the idle colour (blue-green), else replaces the one app.
+    const target = nginx ? app(otherColour(live as Colour)) : apps[0]!;
+    out(`━━ Run ${n}: release ${version} (running now: ${previous}${nginx ? ` on ${live}` : ''}) ━━`);
     await writeFile(path.join(migrationsDir, migration.file), migration.sql);
-    const previous = running;
+    if (nginx)
+      out(
+        `  the deploy goes to ${target.name} (idle); the smoke test asks nginx for ${target.name} ${version} (${nginx.url}/health)`,
+      );
     render.scriptDeploy(service.id, {
       statuses: [
         { status: 'build_in_progress', ms: 1500 },
@@ -294,12 +352,50 @@ async function main(): Promise<number> {
       GITHUB_EVENT_NAME: 'push',
     });
     const smokeInputs: Record<string, string> = {
-      checks: `- name: health\n  url: ${app.url}/health\n  expect-json:\n    $.version: ${version}\n    $.checks.*: healthy`,
+      // Through nginx when there is one: the smoke test sees what users see.
+      checks: `- name: health\n  url: ${(nginx ?? target).url}/health\n  expect-json:\n${nginx ? `    $.colour: ${target.name}\n` : ''}    $.version: ${version}\n    $.checks.*: healthy`,
       timeout: '4s',
       'retry-interval': '500ms',
       'request-timeout': '2s',
     };
     const smoke = parseSmokeOptions(new Inputs((name) => smokeInputs[name] ?? ''));
+    // The blue-green-switch action's own inputs, parsed by its parser: the idle colour takes all traffic once its
+    // /livez answers, and nginx must then answer as the new release.
+    let blueGreenSwitch: ChecklistOptions['switch'];
+    if (nginx) {
+      const switchInputs: Record<string, string> = {
+        'upstream-file': nginx.upstreamFile,
+        blue: app('blue').server,
+        green: app('green').server,
+        'nginx-test-command': nginx.testCommand,
+        'nginx-reload-command': nginx.reloadCommand,
+        'health-path': '/livez',
+        'health-successes': '2',
+        'health-timeout': '10s',
+        'bake-time': '1s',
+        'verify-url': `${nginx.url}/`,
+        'verify-expect': `${target.name} ${version}`,
+      };
+      const config = parseBlueGreenConfig(new Inputs((name) => switchInputs[name] ?? ''));
+      blueGreenSwitch = {
+        options: {
+          to: config.to,
+          steps: config.steps,
+          bakeMs: config.bakeMs,
+          servers: config.servers,
+          health: config.health,
+          verify: config.verify,
+          errorBudget: config.errorBudget,
+          settleMs: SETTLE_MS,
+          holder: `opskit demo, run ${n} (pid ${process.pid})`,
+        },
+        deps: {
+          provider: new NginxProvider(host, { ...config.nginx, servers: config.servers }, logger),
+          probe: new HttpProbe(),
+          logger,
+        },
+      };
+    }
 
     const result: ChecklistResult = await runChecklist({
       logger,
@@ -330,6 +426,7 @@ async function main(): Promise<number> {
         commit: version.replace(/\./g, '') + 'abc1234',
         timeoutMs: 60_000,
       },
+      switch: blueGreenSwitch,
       smoke,
       incident: checklistIncident({
         token: github.token,
@@ -342,8 +439,8 @@ async function main(): Promise<number> {
       onItem: (item, phase) => {
         if (phase === 'start') return progress.start(item.title);
         progress.stop();
-        if (item.id === 'deploy' && item.state === 'passed') running = version;
-        if (item.id === 'rollback' && item.state === 'passed') running = previous;
+        if (item.id === 'deploy' && item.state === 'passed') target.release = version;
+        if (item.id === 'rollback' && item.state === 'passed') target.release = previous;
         out(`  ${itemLine(item)}`);
       },
     });
@@ -355,7 +452,21 @@ async function main(): Promise<number> {
     );
     for (const item of result.items) out(`  ${itemLine(item)}`);
     if (result.backup) out(`  backup: ${result.backup.uri} (in s3rver, ${s3.endpoint})`);
-    out(`  app now running: ${running}`);
+    if (nginx) {
+      const moved = result.switch;
+      live = (result.switchBack ?? moved)?.now?.live ?? live;
+      const idle = app(otherColour(live as Colour));
+      let traffic: string;
+      if (result.switchBack)
+        traffic = result.switchBack.ok
+          ? `moved to ${moved!.to} (${version}), where the smoke test failed, so it moved back: ${live} has all of it again`
+          : `moved to ${moved!.to} (${version}); moving it back after the failed smoke test failed too (see above)`;
+      else if (moved?.ok) traffic = `${live} has all of it, through nginx`;
+      else if (moved) traffic = `the switch failed (see above): ${live} has all of it`;
+      else traffic = `not moved (the checklist stopped before the switch): ${live} keeps all of it`;
+      out(`  traffic: ${traffic}; ${idle.name} is idle on ${idle.release}`);
+    }
+    out(`  app now running: ${app(live).release}${nginx ? ` (${live}, behind nginx ${nginx.url})` : ''}`);
     await mkdir(OUTPUT_DIR, { recursive: true });
     const file = path.join(OUTPUT_DIR, `run-${n}.md`);
     await writeFile(file, renderChecklistSummary(result));
@@ -385,11 +496,16 @@ async function main(): Promise<number> {
   }
 
   const rolledBack = bad.items.some((i) => i.id === 'rollback' && i.state === 'passed');
-  const asExpected = good.ok && !bad.ok && bad.failedStep === 'smoke' && rolledBack && Boolean(bad.incidentUrl);
+  const switched = !nginx || (good.switch?.ok === true && bad.switchBack?.ok === true);
+  const asExpected =
+    good.ok && !bad.ok && bad.failedStep === 'smoke' && rolledBack && switched && Boolean(bad.incidentUrl);
+  const seconds = ((performance.now() - t0) / 1000).toFixed(1);
   out(
-    asExpected
-      ? `Demo finished in ${((performance.now() - t0) / 1000).toFixed(1)}s: the good release went live, the bad one was rolled back and an incident issue was opened.`
-      : 'Demo finished, but not as expected: see the checklists above.',
+    !asExpected
+      ? 'Demo finished, but not as expected: see the checklists above.'
+      : nginx
+        ? `Demo finished in ${seconds}s: the good release went live through a blue-green switch, the bad one's traffic was switched back, its deploy rolled back and an incident issue was opened.`
+        : `Demo finished in ${seconds}s: the good release went live, the bad one was rolled back and an incident issue was opened.`,
   );
   const violations = [...render.violations, ...github.violations];
   if (violations.length) out(`Simulator spec violations: ${violations.join('; ')}`);

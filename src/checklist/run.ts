@@ -1,13 +1,14 @@
 /**
  * The deploy checklist in one call (the root action and `npm run demo` both use it): backup,
- * migrate, deploy, smoke test; on failure, roll back and open or update the incident issue.
- * Every step is the library code its own action runs.
+ * migrate, deploy, (blue-green switch,) smoke test; on failure, move traffic back, roll back and open or
+ * update the incident issue. Every step is the library code its own action runs.
  */
 import { type BackupResult, backup } from '../backup/backup.js';
 import type { Compression } from '../backup/compression.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { type MigrateOptions, type MigrateResult, migrate } from '../migrate/migrate.js';
+import { describeShares } from '../nginx/upstream.js';
 import type { PgClient } from '../postgres/client.js';
 import type { PgConnection } from '../postgres/connection.js';
 import type { RenderClient } from '../render/client.js';
@@ -15,6 +16,8 @@ import { type RenderResult, runRender } from '../render/deploy.js';
 import { runSmokeTests } from '../smoke/run.js';
 import type { SmokeOptions, SmokeReport } from '../smoke/types.js';
 import type { Store } from '../storage/types.js';
+import { runSwitch, type SwitchDeps } from '../switch/run.js';
+import type { SwitchOptions, SwitchResult } from '../switch/types.js';
 import { type ChecklistItem, type ItemId, TITLES } from './types.js';
 
 export interface ChecklistOptions {
@@ -33,6 +36,11 @@ export interface ChecklistOptions {
     onProgress?(rawBytes: number): void;
   };
   deploy?: { client: RenderClient; serviceId: string; commit?: string; imageUrl?: string; timeoutMs: number };
+  /**
+   * Blue-green (the blue-green-switch library): after the deploy, traffic moves to the idle colour; when the
+   * smoke test fails, it moves back to the colour it came from. Omit for no switch (no item for it).
+   */
+  switch?: { options: Omit<SwitchOptions, 'action'>; deps: SwitchDeps };
   smoke?: SmokeOptions;
   /** Opens or updates the incident issue for a failed run; returns its URL. */
   incident?(failure: { step: ItemId; message: string; items: ChecklistItem[] }): Promise<{ url: string } | undefined>;
@@ -48,6 +56,9 @@ export interface ChecklistResult {
   backup?: BackupResult;
   migrate?: MigrateResult;
   deploy?: RenderResult;
+  switch?: SwitchResult;
+  /** The switch back to the colour before, after a failed smoke test. */
+  switchBack?: SwitchResult;
   smoke?: SmokeReport;
   incidentUrl?: string;
   durationSeconds: number;
@@ -55,7 +66,8 @@ export interface ChecklistResult {
 
 export async function runChecklist(o: ChecklistOptions): Promise<ChecklistResult> {
   const t0 = performance.now();
-  const items: ChecklistItem[] = (['backup', 'migrate', 'deploy', 'smoke'] as const).map((id) => ({
+  const ids: ItemId[] = ['backup', 'migrate', 'deploy', ...(o.switch ? (['switch'] as const) : []), 'smoke'];
+  const items: ChecklistItem[] = ids.map((id) => ({
     id,
     title: TITLES[id],
     state: 'not-run',
@@ -155,6 +167,13 @@ export async function runChecklist(o: ChecklistOptions): Promise<ChecklistResult
         items.push({ id: 'rollback', title: TITLES.rollback, state: 'passed', detail: result.deploy.message });
       return result.deploy.ok;
     })) &&
+    // No item at all without a switch (the root action's checklist has none).
+    (!o.switch ||
+      (await step('switch', true, async (it) => {
+        result.switch = await runSwitch({ ...o.switch!.options, action: 'switch' }, o.switch!.deps);
+        it.detail = describeSwitch(result.switch);
+        return result.switch.ok;
+      }))) &&
     (await step('smoke', Boolean(o.smoke), async (it) => {
       result.smoke = await runSmokeTests(o.smoke!, o.logger);
       const failed = result.smoke.checks.filter((c) => !c.passed);
@@ -165,8 +184,18 @@ export async function runChecklist(o: ChecklistOptions): Promise<ChecklistResult
     }));
 
   if (!good) {
-    if (result.failedStep === 'smoke' && result.deploy?.previousDeployId && o.deploy)
-      await rollbackApp(o, result, items);
+    if (result.failedStep === 'smoke' && result.switch?.ok && !result.switch.unchanged)
+      await recover(o, items, 'switch-back', async (entry) => {
+        result.switchBack = await runSwitch({ ...o.switch!.options, action: 'rollback', to: 'idle' }, o.switch!.deps);
+        entry.detail = describeSwitch(result.switchBack);
+        return result.switchBack.ok;
+      });
+    if (
+      (result.failedStep === 'smoke' || result.failedStep === 'switch') &&
+      result.deploy?.previousDeployId &&
+      o.deploy
+    )
+      await recover(o, items, 'rollback', (entry) => rollbackApp(o, result, entry));
     if (o.incident) {
       const entry: ChecklistItem = { id: 'incident', title: TITLES.incident, state: 'not-run' };
       items.push(entry);
@@ -189,33 +218,51 @@ export async function runChecklist(o: ChecklistOptions): Promise<ChecklistResult
   return result;
 }
 
-/** The smoke test failed after a successful deploy: put the previous deploy back. */
-async function rollbackApp(o: ChecklistOptions, result: ChecklistResult, items: ChecklistItem[]): Promise<void> {
-  const entry: ChecklistItem = { id: 'rollback', title: TITLES.rollback, state: 'not-run' };
+/** A recovery item after a failed step (switch back, roll back): told to `onItem`, timed, never throws. */
+async function recover(
+  o: ChecklistOptions,
+  items: ChecklistItem[],
+  id: ItemId,
+  fn: (entry: ChecklistItem) => Promise<boolean>,
+): Promise<void> {
+  const entry: ChecklistItem = { id, title: TITLES[id], state: 'not-run' };
   items.push(entry);
   o.onItem?.(entry, 'start');
   const ts = performance.now();
   try {
-    const rb = await runRender({
-      client: o.deploy!.client,
-      service: { id: o.deploy!.serviceId },
-      action: 'rollback',
-      deployId: result.deploy!.previousDeployId,
-      clearCache: false,
-      wait: true,
-      timeoutMs: o.deploy!.timeoutMs,
-      cancelOnTimeout: false,
-      rollbackOnFailure: false,
-      resumeIfSuspended: false,
-      supersededIsFailure: false,
-      logger: o.logger,
-    });
-    entry.state = rb.ok ? 'passed' : 'failed';
-    entry.detail = rb.message;
+    entry.state = (await fn(entry)) ? 'passed' : 'failed';
   } catch (err) {
     entry.state = 'failed';
     entry.detail = errorMessage(err);
   }
   entry.seconds = Math.round((performance.now() - ts) / 100) / 10;
   o.onItem?.(entry, 'end');
+}
+
+/** The smoke test (or the switch) failed after a successful deploy: put the previous deploy back. */
+async function rollbackApp(o: ChecklistOptions, result: ChecklistResult, entry: ChecklistItem): Promise<boolean> {
+  const rb = await runRender({
+    client: o.deploy!.client,
+    service: { id: o.deploy!.serviceId },
+    action: 'rollback',
+    deployId: result.deploy!.previousDeployId,
+    clearCache: false,
+    wait: true,
+    timeoutMs: o.deploy!.timeoutMs,
+    cancelOnTimeout: false,
+    rollbackOnFailure: false,
+    resumeIfSuspended: false,
+    supersededIsFailure: false,
+    logger: o.logger,
+  });
+  entry.detail = rb.message;
+  return rb.ok;
+}
+
+/** `traffic on green 100% (was blue 100%)`, or why it failed, which says where traffic is now. */
+function describeSwitch(r: SwitchResult): string {
+  if (r.error !== undefined) return errorMessage(r.error);
+  if (r.unchanged) return `${r.to} already had all traffic`;
+  const was = r.before ? ` (was ${describeShares(r.before.shares)})` : '';
+  return `traffic on ${r.now ? describeShares(r.now.shares) : r.to}${was}`;
 }

@@ -2,13 +2,19 @@
  * `npm run demo` (demo/run.js) as a person runs it: a good release all green, a bad one rolled back with an
  * incident issue, the job summaries written, and nothing left behind (no server process, no temp dir), also
  * when interrupted with Ctrl-C. The demo runs with its own TMPDIR so that what it leaves is easy to see.
+ * With nginx installed (CI installs nginx-light) the releases go out blue-green through a real nginx: the good
+ * one's traffic is switched before its smoke test, the bad one's switched back after its smoke test fails.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { NGINX } from '../harness/nginx.js';
 import { runProcess } from '../harness/process.js';
+
+/** The demo runs its blue-green part when the harness's nginx is there. */
+const blueGreen = existsSync(NGINX);
 
 const ROOT = path.resolve('.');
 let tmp: string;
@@ -81,18 +87,43 @@ describe('npm run demo', () => {
     const context = `exit ${run.code}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`;
     expect({ code: run.code, context }).toEqual({ code: 0, context });
 
-    const [, run1 = '', run2 = ''] = run.stdout.split(/━━ Run \d/);
+    const [setup = '', run1 = '', run2 = ''] = run.stdout.split(/━━ Run \d/);
+    const [, summary1 = ''] = run1.split('Checklist of run 1:');
+    const [, summary2 = ''] = run2.split('Checklist of run 2:');
     expect(run1).toMatch(/Checklist of run 1: PASSED/);
-    for (const item of ['Backup completed and verified', 'Migrations applied', 'Deployed and live', 'Smoke tests pass'])
-      expect(run1).toMatch(new RegExp(`✅ ${item} \\(`));
+    const steps = ['Backup completed and verified', 'Migrations applied', 'Deployed and live'];
+    if (blueGreen) steps.push('Traffic switched');
+    steps.push('Smoke tests pass');
+    // Every step green, in this order, in the checklist printed at the end of the run.
+    expect(summary1).toMatch(new RegExp(steps.map((item) => `✅ ${item} \\(`).join('[^]*')));
     expect(run1).not.toMatch(/❌/);
     expect(run1).toMatch(/backup: s3:\/\/opskit-demo\/backups\/pre-deploy-shop-\S+\.dump\.(gz|zst)/);
+    if (blueGreen) {
+      expect(setup).toMatch(/nginx on http:\/\/127\.0\.0\.1:\d+: blue has all traffic/);
+      expect(run1).toMatch(/the smoke test asks nginx for green 1\.1\.0 \(http:\/\/127\.0\.0\.1:\d+\/health\)/);
+      expect(summary1).toMatch(/✅ Traffic switched \([\d.]+s\) — traffic on green 100% \(was blue 100%\)/);
+      expect(summary1).toMatch(/traffic: green has all of it, through nginx; blue is idle on 1\.0\.0/);
+      expect(summary1).toMatch(/app now running: 1\.1\.0 \(green, behind nginx/);
+    } else {
+      expect(setup).toMatch(/blue-green switch skipped: nginx is not installed .*apt-get install nginx-light/);
+      expect(run.stdout).not.toMatch(/Traffic switched/);
+    }
 
     expect(run2).toMatch(/Checklist of run 2: FAILED at smoke/);
     expect(run2).toMatch(/❌ Smoke tests pass \(.*\$\.checks\.database is "unhealthy"/);
     expect(run2).toMatch(/✅ Rolled back \(/);
     expect(run2).toMatch(/✅ Incident issue opened \(/);
     expect(run2).toMatch(/app now running: 1\.1\.0/);
+    if (blueGreen) {
+      // Traffic went to blue (1.2.0) before the smoke test, and back to green when it failed, before the rollback.
+      expect(summary2).toMatch(
+        /✅ Traffic switched \([\d.]+s\) — traffic on blue 100% \(was green 100%\)\n.*❌ Smoke tests pass[^]*✅ Traffic switched back \([\d.]+s\) — traffic on green 100% \(was blue 100%\)\n.*✅ Rolled back/,
+      );
+      expect(summary2).toMatch(
+        /traffic: moved to blue \(1\.2\.0\), where the smoke test failed, so it moved back: green/,
+      );
+      expect(summary2).toMatch(/app now running: 1\.1\.0 \(green, behind nginx/);
+    }
     expect(run2).toMatch(/Incident issue #1 opened in the GitHub simulator/);
     expect(run2).toMatch(/title: \[P2\] deploy failed on production: smoke/);
     expect(run.stdout).toMatch(/Demo finished in [\d.]+s: the good release went live/);
@@ -107,6 +138,7 @@ describe('npm run demo', () => {
   it.each([
     ['mid-deploy', /… Deployed and live/],
     ['while the servers start', /… Starting PostgreSQL/],
+    ...(blueGreen ? [['mid-switch', /… Traffic switched/] as [string, RegExp]] : []),
   ])(
     'stops everything it started and removes its temp files on Ctrl-C (%s)',
     async (_when, interruptWhen) => {

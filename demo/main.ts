@@ -102,7 +102,7 @@ class Progress {
   private draw(): void {
     const frames = '⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏';
     const s = ((performance.now() - this.started) / 1000).toFixed(1);
-    const bytes = this.bytes === undefined ? '' : ` — ${formatBytes(this.bytes)} dumped`;
+    const bytes = this.bytes === undefined ? '' : ` — ${formatBytes(this.bytes)} written`;
     process.stderr.write(`\r\x1b[K  ${frames[this.frame++ % frames.length]} ${this.label} ${s}s${bytes}`);
   }
 }

@@ -14,11 +14,6 @@ await runAction('db-backup', async (ctx) => {
   const config = parseBackupConfig(ctx.inputs);
   const tempDir = process.env.RUNNER_TEMP || os.tmpdir();
   const destination = parseDestination('destination', config.destination, config.s3, { tempDir });
-  if (config.encryption.kind === 'recipients' && !ctx.inputs.has('verify')) {
-    ctx.logger.info(
-      'verify: checksum (encrypt-to gives public keys only, so the backup cannot be read back decrypted here)',
-    );
-  }
 
   const result = await backup({
     ...config,

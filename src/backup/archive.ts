@@ -1,10 +1,14 @@
 /**
- * The streaming path shared by every backup: raw bytes → count → compress → encrypt → hash → store.
- * Nothing is buffered whole and nothing touches the disk unless the store is a directory.
+ * The streaming path shared by every backup: raw bytes → compress → (check) → encrypt → hash → store.
+ * Nothing is buffered whole and nothing touches the disk unless the store is a directory. With the
+ * compression command installed, the producer (pg_dump, tar) writes straight into it (see codec.ts).
  */
-import { Readable } from 'node:stream';
+import { Readable, Transform, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Store } from '../storage/types.js';
-import { type Compression, compressor, decompressor } from './compression.js';
+import type { ArchiveCheck } from './check.js';
+import { startCodec } from './codec.js';
+import type { Compression } from './compression.js';
 import {
   type DecryptionKeys,
   type Encryption,
@@ -17,25 +21,108 @@ import { CountingStream, HashingStream } from './hashing.js';
 export interface WrittenArchive {
   sha256: string;
   sizeBytes: number;
-  rawBytes: number;
+  /** Bytes before compression, when known (counted in-process, or by the full check's decoder). */
+  rawBytes?: number;
+}
+
+export interface RunningProducer {
+  /** The raw archive, when the producer was not given a pipe to write into. */
+  stream?: Readable;
+  /** Settles when the producer has finished (a child's exit). */
+  done: Promise<void>;
+  kill?(): void;
+}
+
+/**
+ * Writes the raw archive. Given `into` (the compression command's stdin), the producer either hands
+ * it to a child as its stdout and closes this process's handle on it, or writes into it and ends it;
+ * without `into`, it returns the raw bytes as `stream`.
+ */
+export type RawProducer = (into?: Writable) => Promise<RunningProducer>;
+
+/** A producer for bytes that are already a stream (a file). */
+export function streamProducer(open: () => Readable): RawProducer {
+  return async (into) => {
+    const stream = open();
+    if (!into) return { stream, done: Promise.resolve() };
+    return { done: pipeline(stream, into), kill: () => stream.destroy() };
+  };
 }
 
 export async function writeArchive(
-  raw: Readable,
+  produce: RawProducer,
   target: { store: Store; key: string },
-  options: { compression: Compression; encryption: Encryption; onProgress?: (rawBytes: number) => void },
+  options: {
+    compression: Compression;
+    encryption: Encryption;
+    /** Called with the number of bytes written to the store so far. */
+    onProgress?: (storedBytes: number) => void;
+    /** The full check, fed the compressed bytes as they are written (check.ts). */
+    check?: ArchiveCheck;
+  },
 ): Promise<WrittenArchive> {
-  const counter = new CountingStream(options.onProgress);
-  const fail = (err: Error) => counter.destroy(err);
-  raw.once('error', fail);
-  const compressed = raw.pipe(counter).pipe(compressor(options.compression));
-  counter.once('error', (err) => compressed.destroy(err));
+  const codec = startCodec(options.compression, 'compress');
+  const check = options.check;
+  let producer: RunningProducer;
+  try {
+    producer = await produce(codec.external ? codec.input : undefined);
+  } catch (err) {
+    codec.kill();
+    check?.kill();
+    throw err;
+  }
+  let counter: CountingStream | undefined;
+  const stages: Promise<unknown>[] = [producer.done, codec.done];
+  if (!codec.external) {
+    counter = new CountingStream();
+    stages.push(pipeline(producer.stream!, counter, codec.input));
+  }
+
+  const stored = new HashingStream(options.onProgress);
+  let compressed = codec.output!;
+  compressed.once('error', (err) => stored.destroy(err));
+  if (check) {
+    const tee = new Tee(check.input);
+    compressed.once('error', (err) => tee.destroy(err));
+    compressed = compressed.pipe(tee);
+    stages.push(check.done);
+  }
   const encrypted = await encryptStream(compressed, options.encryption);
-  const stored = new HashingStream();
   encrypted.once('error', (err) => stored.destroy(err));
   compressed.once('error', (err) => stored.destroy(err));
-  const { size } = await target.store.put(target.key, encrypted.pipe(stored));
-  return { sha256: stored.digest(), sizeBytes: size, rawBytes: counter.bytes };
+  const put = target.store.put(target.key, encrypted.pipe(stored));
+
+  // The first failure stops every other stage (a dead upload must not leave pg_dump blocked on a full pipe).
+  let first: unknown;
+  const abort = (err: unknown) => {
+    if (first !== undefined) return;
+    first = err;
+    producer.kill?.();
+    codec.kill();
+    check?.kill();
+    stored.destroy(err instanceof Error ? err : new Error(String(err)));
+  };
+  const settled = await Promise.allSettled([put, ...stages].map((p) => p.catch((err) => (abort(err), undefined))));
+  void settled;
+  if (first !== undefined) throw first;
+  const { size } = await put;
+  const checked = check ? await check.done : undefined;
+  return { sha256: stored.digest(), sizeBytes: size!, rawBytes: counter?.bytes ?? checked?.rawBytes };
+}
+
+/** Passes bytes through while also writing them to `side` (waiting for it, so the slower reader sets the pace). */
+class Tee extends Transform {
+  constructor(private readonly side: Writable) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null, data?: Buffer) => void): void {
+    if (this.side.write(chunk)) return done(null, chunk);
+    this.side.once('drain', () => done(null, chunk));
+  }
+  override _flush(done: (err?: Error | null) => void): void {
+    this.side.end();
+    done();
+  }
 }
 
 export interface ReadArchive {
@@ -45,22 +132,31 @@ export interface ReadArchive {
   stored: Promise<{ sha256: string; sizeBytes: number }>;
 }
 
+/**
+ * Reads an archive back: stored bytes → sha256 → decrypt → decompress. `to`: where the decompressed
+ * bytes go instead of `stream` (a file descriptor or a child's stdin; see startCodec).
+ */
 export async function readArchive(
   source: { store: Store; key: string },
   options: { compression: Compression; encryption?: EncryptionRecord; keys: DecryptionKeys },
-): Promise<ReadArchive> {
+  to?: number | Writable,
+): Promise<ReadArchive & { done: Promise<void> }> {
   const body = await source.store.get(source.key);
   const hasher = new HashingStream();
   body.once('error', (err) => hasher.destroy(err));
   const hashed = body.pipe(hasher);
-  const stored = new Promise<{ sha256: string; sizeBytes: number }>((resolve, reject) => {
-    hasher.once('end', () => resolve({ sha256: hasher.digest(), sizeBytes: hasher.bytes }));
-    hasher.once('error', reject);
-  });
-  stored.catch(() => undefined);
-  const decrypted = await decryptStream(hashed, options.keys, options.encryption);
-  const out = decompressor(options.compression);
-  decrypted.once('error', (err) => out.destroy(err));
-  hasher.once('error', (err) => out.destroy(err));
-  return { stream: decrypted.pipe(out), stored };
+  let decrypted: Readable;
+  try {
+    decrypted = await decryptStream(hashed, options.keys, options.encryption);
+  } catch (err) {
+    body.destroy();
+    throw err;
+  }
+  const codec = startCodec(options.compression, 'decompress', to);
+  const fed = pipeline(decrypted, codec.input);
+  const stored = fed.then(() => ({ sha256: hasher.digest(), sizeBytes: hasher.bytes }));
+  stored.catch(() => codec.kill());
+  const done = Promise.all([fed, codec.done]).then(() => undefined);
+  done.catch(() => undefined);
+  return { stream: codec.output ?? Readable.from([]), stored, done };
 }

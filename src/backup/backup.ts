@@ -5,7 +5,7 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { ConfigurationError, ExternalError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { PgClient } from '../postgres/client.js';
@@ -16,7 +16,8 @@ import { adminClient, createDatabase, dropDatabase, restoreArchive } from '../po
 import { type RedisConnection, checkRdb, dumpRdb, redisCliVersion, redisInfo } from '../redis/redis.js';
 import type { Store } from '../storage/types.js';
 import { OPSKIT_VERSION } from '../version.js';
-import { writeArchive, type WrittenArchive } from './archive.js';
+import { streamProducer, writeArchive, type WrittenArchive } from './archive.js';
+import { startArchiveCheck } from './check.js';
 import { COMPRESSION_EXTENSION, type Compression } from './compression.js';
 import { type Encryption, encryptionRecord, type DecryptionKeys } from './encryption.js';
 import { type BackupManifest, MANIFEST_SUFFIX, parseManifest } from './manifest.js';
@@ -24,7 +25,7 @@ import { readText } from './locate.js';
 import { materializeArchive } from './materialize.js';
 import { compactTimestamp, renderName, seriesPrefix } from './names.js';
 import { type RetentionPolicy, planRetention } from './retention.js';
-import { type VerifyMode, verifyChecksum, verifyFull } from './verify.js';
+import { type VerifyMode, verifyChecksum } from './verify.js';
 
 export interface BackupOptions {
   source: { engine: 'postgres'; conn: PgConnection } | { engine: 'redis'; conn: RedisConnection };
@@ -42,7 +43,8 @@ export interface BackupOptions {
   tempDir: string;
   logger: Logger;
   now?: Date;
-  onProgress?(rawBytes: number): void;
+  /** Bytes written to the store so far. */
+  onProgress?(storedBytes: number): void;
 }
 
 export interface BackupResult {
@@ -141,21 +143,25 @@ async function dumpPostgres(o: BackupOptions, conn: PgConnection, key: string): 
     // The counts share the server with pg_dump: no parallel workers for them.
     await snapshotClient.query('SET LOCAL max_parallel_workers_per_gather = 0');
     const snap = await snapshotClient.query<{ s: string }>('SELECT pg_export_snapshot() AS s');
-    const dump = await startDump({
-      conn,
-      client,
-      format: o.format,
-      jobs: o.jobs,
-      snapshot: snap.rows[0]!.s,
-      extraArgs: o.extraArgs,
-      tempDir: o.tempDir,
-    });
-    dump.done.catch((err) => dump.stream.destroy(err));
+    // verify: full reads the archive whole while it is written (check.ts); the read-back follows.
+    const check = o.verify === 'full' ? startArchiveCheck(o.format, o.compression, client) : undefined;
+    const produce = (into?: Writable) =>
+      startDump(
+        {
+          conn,
+          client,
+          format: o.format,
+          jobs: o.jobs,
+          snapshot: snap.rows[0]!.s,
+          extraArgs: o.extraArgs,
+          tempDir: o.tempDir,
+        },
+        into,
+      );
     const counting = rowCounts(snapshotClient, tables);
-    // Settle all three before deciding: a failed pg_dump must not leave a half-written archive behind.
+    // Settle both before deciding: a failed pg_dump must not leave a half-written archive behind.
     const settled = await Promise.allSettled([
-      writeArchive(dump.stream, { store: o.store, key }, o),
-      dump.done,
+      writeArchive(produce, { store: o.store, key }, { ...o, check }),
       counting,
     ]);
     const failed = settled.find((r) => r.status === 'rejected');
@@ -189,11 +195,16 @@ async function dumpRedis(o: BackupOptions, conn: RedisConnection, key: string): 
     o.logger.info(`dumping ${conn.display} (Redis ${info.version}) with redis-cli --rdb`);
     await dumpRdb(conn, file);
     await checkRdb(file);
-    const archive = await writeArchive(createReadStream(file), { store: o.store, key }, o).catch(async (err) => {
+    const archive = await writeArchive(
+      streamProducer(() => createReadStream(file)),
+      { store: o.store, key },
+      o,
+    ).catch(async (err) => {
       await o.store.delete(key).catch(() => undefined);
       throw err;
     });
-    await stat(file);
+    // The RDB file's size is the raw size (the compression command does not report it).
+    archive.rawBytes ??= (await stat(file)).size;
     return {
       archive,
       server: { version: info.version, major: Number(info.version.split('.')[0]) },
@@ -206,18 +217,9 @@ async function dumpRedis(o: BackupOptions, conn: RedisConnection, key: string): 
 }
 
 async function verifyBackup(o: BackupOptions, key: string, manifest: BackupManifest, client?: PgClient): Promise<void> {
-  const keys = keysFor(o.encryption);
-  if (o.verify === 'checksum') return verifyChecksum(o.store, key, manifest.sha256);
-  if (o.source.engine === 'redis') {
-    const local = await materializeArchive({ store: o.store, key }, manifest, keys, o.tempDir);
-    try {
-      await checkRdb(local.path);
-    } finally {
-      await local.cleanup();
-    }
-    return;
-  }
-  if (o.verify === 'full') return verifyFull(o.store, key, manifest, keys, client);
+  // full: the archive was read whole while it was written (check.ts; an RDB file is checked by
+  // redis-check-rdb before it is written); what is left is reading the stored bytes back.
+  if (o.verify !== 'restore' || o.source.engine === 'redis') return verifyChecksum(o.store, key, manifest.sha256);
   await verifyByRestore(o, o.source.conn, key, manifest, client!);
 }
 
@@ -256,8 +258,7 @@ export function compareCounts(expected: Record<string, number>, actual: Record<s
 }
 
 function keysFor(e: Encryption): DecryptionKeys {
-  // Backups encrypted to recipients cannot be read back without an identity; checksum-level
-  // verification still covers the stored bytes (the action requires verify: checksum then).
+  // Backups encrypted to recipients cannot be decrypted without an identity (verify: restore is refused then).
   return { identities: [], passphrase: e.kind === 'passphrase' ? e.passphrase : undefined };
 }
 

@@ -117,19 +117,16 @@ export function parseBackupConfig(inputs: Inputs): BackupConfig {
     inputs.list('encrypt-to', { commas: false }),
     inputs.raw('encryption-passphrase'),
   );
-  let verify = inputs.enum('verify', ['checksum', 'full', 'restore'] as const, 'full');
+  const verify = inputs.enum('verify', ['checksum', 'full', 'restore'] as const, 'full');
   if (source.engine === 'redis' && verify === 'restore') {
     throw new ConfigurationError(
       "input 'verify': restore applies to PostgreSQL; for Redis use full (redis-check-rdb) or checksum",
     );
   }
-  if (encryption.kind === 'recipients' && verify !== 'checksum') {
-    if (inputs.has('verify')) {
-      throw new ConfigurationError(
-        `input 'verify': ${verify} reads the backup back decrypted, which needs the private key, and encrypt-to gives only public keys; use verify: checksum (the dump is still read whole by the upload) or encryption-passphrase`,
-      );
-    }
-    verify = 'checksum';
+  if (encryption.kind === 'recipients' && verify === 'restore') {
+    throw new ConfigurationError(
+      "input 'verify': restore reads the backup back decrypted, which needs the private key, and encrypt-to gives only public keys; use verify: full (the default: the archive is read whole before it is encrypted, and the stored bytes read back) or encryption-passphrase",
+    );
   }
   return {
     source,

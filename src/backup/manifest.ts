@@ -17,8 +17,8 @@ export interface BackupManifest {
   encryption?: EncryptionRecord;
   sha256: string;
   sizeBytes: number;
-  /** Bytes of the archive before compression and encryption. */
-  rawBytes: number;
+  /** Bytes of the archive before compression and encryption, when known (the full check counts them). */
+  rawBytes?: number;
   createdAt: string;
   durationSeconds: number;
   server: { version: string; major: number };

@@ -3,13 +3,12 @@
  * checking the stored bytes' sha256 and every compression checksum on the way. Nothing else runs
  * until this has succeeded, so a truncated or altered backup is refused before it can touch a database.
  */
-import { createWriteStream } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { ExternalError } from '../errors.js';
 import type { Store } from '../storage/types.js';
-import { spawnTool } from '../util/child.js';
+import { killChild, spawnTool } from '../util/child.js';
 import { readArchive } from './archive.js';
 import type { DecryptionKeys } from './encryption.js';
 import type { BackupManifest } from './manifest.js';
@@ -29,34 +28,43 @@ export async function materializeArchive(
   const dir = await mkdtemp(path.join(tempDir, 'opskit-archive-'));
   const cleanup = () => rm(dir, { recursive: true, force: true });
   try {
-    const read = await readArchive(source, {
-      compression: manifest.compression,
-      encryption: manifest.encryption,
-      keys,
-    });
+    const options = { compression: manifest.compression, encryption: manifest.encryption, keys };
     let target: string;
+    let read: Awaited<ReturnType<typeof readArchive>>;
     if (manifest.format === 'directory') {
       target = path.join(dir, 'dump');
       await mkdir(target);
       const tar = spawnTool('tar', ['-xf', '-', '-C', target], { stdin: 'pipe', stdout: 'ignore' });
-      await Promise.all([pipeline(read.stream, tar.stdin), tar.done]);
+      read = await readArchive(source, options, tar.stdin).catch((err) => {
+        killChild(tar);
+        throw err;
+      });
+      await Promise.all([read.done, tar.done]);
     } else {
+      // The decompressor writes the file itself (no copy through Node when it is a command).
       target = path.join(dir, `archive.${manifest.format}`);
-      await pipeline(read.stream, createWriteStream(target));
+      const fd = openSync(target, 'wx', 0o600);
+      read = await readArchive(source, options, fd).catch((err) => {
+        closeSync(fd);
+        throw err;
+      });
+      await read.done;
     }
     const stored = await read.stored;
     if (stored.sha256 !== manifest.sha256) {
-      throw new ExternalError(
+      throw new Mismatch(
         `the backup at ${source.store.uri(source.key)} does not match its manifest (sha256 ${stored.sha256.slice(0, 12)}…, manifest says ${manifest.sha256.slice(0, 12)}…): it was altered or truncated; nothing was restored`,
       );
     }
     return { path: target, cleanup };
   } catch (err) {
     await cleanup();
-    if (err instanceof ExternalError || (err instanceof Error && err.name === 'ConfigurationError')) throw err;
+    if (err instanceof Mismatch || (err instanceof Error && err.name === 'ConfigurationError')) throw err;
     const message = err instanceof Error ? err.message : String(err);
     throw new ExternalError(
       `the backup at ${source.store.uri(source.key)} cannot be read back (${message}): it is truncated or corrupted; nothing was restored`,
     );
   }
 }
+
+class Mismatch extends ExternalError {}

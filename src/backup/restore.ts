@@ -8,7 +8,7 @@ import type { Logger } from '../logger.js';
 import type { PgClient } from '../postgres/client.js';
 import { type PgConnection, withClient } from '../postgres/connection.js';
 import type { DumpFormat } from '../postgres/dump.js';
-import { databaseExists, rowCounts } from '../postgres/inspect.js';
+import { databaseExists, rowCounts, rowCountsParallel } from '../postgres/inspect.js';
 import { adminClient, createDatabase, dropDatabase, readWholeArchive, restoreArchive } from '../postgres/restore.js';
 import type { Store } from '../storage/types.js';
 import { type BackupResult, backup, compareCounts } from './backup.js';
@@ -107,7 +107,7 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
       await restoreInto(o, admin, client, local, name, format, exists, preRestoreBackup);
       const restoreSeconds = (performance.now() - tRestore) / 1000;
       const target = o.target.withDatabase(name);
-      const counts = await withClient(target, (c) => rowCounts(c));
+      const counts = await rowCountsParallel(target, o.jobs);
       const differences = compareCounts(m.tables, counts);
       let dropped = false;
       if (o.drill) {

@@ -21,7 +21,10 @@ export function renderBackupSummary(r: BackupResult): string {
         ['Format', m.format],
         ['Compression', describeCompression(m.compression)],
         ['Encryption', m.encryption ? `age (${m.encryption.kind})` : 'none'],
-        ['Size', `${formatBytes(m.sizeBytes)} stored, ${formatBytes(m.rawBytes)} raw`],
+        [
+          'Size',
+          `${formatBytes(m.sizeBytes)} stored${m.rawBytes === undefined ? '' : `, ${formatBytes(m.rawBytes)} raw`}`,
+        ],
         ['sha256', `\`${m.sha256}\``],
         [
           m.engine === 'redis' ? 'Keys' : 'Tables',

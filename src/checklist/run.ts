@@ -33,7 +33,7 @@ export interface ChecklistOptions {
       MigrateOptions,
       'conn' | 'backupTo' | 'existingBackup' | 'compression' | 'resolveClient' | 'tempDir' | 'logger'
     >;
-    onProgress?(rawBytes: number): void;
+    onProgress?(storedBytes: number): void;
   };
   deploy?: { client: RenderClient; serviceId: string; commit?: string; imageUrl?: string; timeoutMs: number };
   /**

@@ -1,8 +1,9 @@
 /** pg_dump as a stream, in a snapshot shared with the row counts, so both describe the same instant. */
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
-import { spawnTool } from '../util/child.js';
+import type { Writable } from 'node:stream';
+import type { RunningProducer } from '../backup/archive.js';
+import { killChild, spawnTool } from '../util/child.js';
 import type { PgClient } from './client.js';
 import type { PgConnection } from './connection.js';
 
@@ -20,11 +21,6 @@ export interface DumpOptions {
   tempDir: string;
 }
 
-export interface RunningDump {
-  stream: Readable;
-  done: Promise<void>;
-}
-
 export function dumpArgs(o: DumpOptions, directory?: string): string[] {
   const args = ['--no-password', `--dbname=${o.conn.libpqUrl}`];
   if (o.snapshot) args.push(`--snapshot=${o.snapshot}`);
@@ -35,12 +31,20 @@ export function dumpArgs(o: DumpOptions, directory?: string): string[] {
   return [...args, ...o.extraArgs];
 }
 
-/** Custom and plain formats stream from pg_dump's stdout; directory format dumps to a temp dir, then streams it as tar. */
-export async function startDump(o: DumpOptions): Promise<RunningDump> {
+/**
+ * Custom and plain formats stream from pg_dump's stdout (into `into`, a pipe, when given); directory
+ * format dumps to a temp dir, then streams it as tar. See RawProducer (backup/archive.ts).
+ */
+export async function startDump(o: DumpOptions, into?: Writable): Promise<RunningProducer> {
   const secrets = [o.conn.password];
   if (o.format !== 'directory') {
-    const tool = spawnTool(o.client.bin('pg_dump'), dumpArgs(o), { env: { ...o.conn.env, ...o.client.env }, secrets });
-    return { stream: tool.stdout, done: tool.done };
+    const tool = spawnTool(o.client.bin('pg_dump'), dumpArgs(o), {
+      env: { ...o.conn.env, ...o.client.env },
+      secrets,
+      stdout: into ?? 'pipe',
+    });
+    into?.destroy();
+    return { stream: into ? undefined : tool.stdout, done: tool.done, kill: () => killChild(tool) };
   }
   const dir = await mkdtemp(path.join(o.tempDir, 'opskit-dump-'));
   const target = path.join(dir, 'dump');
@@ -52,9 +56,11 @@ export async function startDump(o: DumpOptions): Promise<RunningDump> {
     }).done;
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
+    into?.destroy();
     throw err;
   }
-  const tar = spawnTool('tar', ['-cf', '-', '-C', target, '.']);
+  const tar = spawnTool('tar', ['-cf', '-', '-C', target, '.'], { stdout: into ?? 'pipe' });
+  into?.destroy();
   const done = tar.done.finally(() => rm(dir, { recursive: true, force: true }));
-  return { stream: tar.stdout, done };
+  return { stream: into ? undefined : tar.stdout, done, kill: () => killChild(tar) };
 }

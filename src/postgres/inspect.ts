@@ -1,6 +1,6 @@
 /** What we read from a live database: server version, user tables, exact row counts. */
 import type pg from 'pg';
-import { quoteIdent } from './connection.js';
+import { type PgConnection, connect, quoteIdent } from './connection.js';
 
 export interface ServerInfo {
   versionNum: number;
@@ -21,14 +21,15 @@ export interface TableRef {
   name: string;
 }
 
-export async function userTables(client: pg.Client): Promise<TableRef[]> {
+/** The user tables (not extensions'), by name, or biggest first. */
+export async function userTables(client: pg.Client, order: 'name' | 'size' = 'name'): Promise<TableRef[]> {
   const r = await client.query<{ schema: string; name: string }>(
     `SELECT n.nspname AS schema, c.relname AS name
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
         AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
         AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')
-      ORDER BY 1, 2`,
+      ORDER BY ${order === 'size' ? 'pg_relation_size(c.oid) DESC, 1, 2' : '1, 2'}`,
   );
   return r.rows;
 }
@@ -49,4 +50,27 @@ export async function rowCounts(client: pg.Client, tables?: TableRef[]): Promise
 export async function databaseExists(client: pg.Client, name: string): Promise<boolean> {
   const r = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
   return (r.rowCount ?? 0) > 0;
+}
+
+/**
+ * Exact per-table row counts of a database nobody else writes to (a restored one), over up to `jobs`
+ * connections at once, the biggest tables first.
+ */
+export async function rowCountsParallel(conn: PgConnection, jobs: number): Promise<Record<string, number>> {
+  const first = await connect(conn);
+  const clients = [first];
+  try {
+    const queue = await userTables(first, 'size');
+    const width = Math.max(1, Math.min(jobs, queue.length));
+    while (clients.length < width) clients.push(await connect(conn));
+    const counts: Record<string, number> = {};
+    await Promise.all(
+      clients.map(async (c) => {
+        for (let t = queue.shift(); t; t = queue.shift()) Object.assign(counts, await rowCounts(c, [t]));
+      }),
+    );
+    return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  } finally {
+    await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+  }
 }

@@ -14,12 +14,16 @@ export interface ChildOptions {
   secrets?: readonly string[];
   /** stdin: 'pipe' to write into it, 'ignore' otherwise. */
   stdin?: 'pipe' | 'ignore';
-  /** stdout: 'pipe' to read it as a stream, 'ignore' to drop it. */
-  stdout?: 'pipe' | 'ignore';
+  /**
+   * stdout: 'pipe' to read it as a stream, 'ignore' to drop it, or where it goes instead: a file
+   * descriptor, or another child's stdin (the two processes then share one pipe, with no copy through Node).
+   */
+  stdout?: 'pipe' | 'ignore' | number | Writable;
 }
 
 export interface RunningChild {
   child: ChildProcess;
+  /** The child's stdout (when `stdout` was 'pipe'). */
   stdout: Readable;
   stdin: Writable;
   /** Resolves on exit code 0; rejects with an ExternalError naming the tool, the code and its last stderr lines. */
@@ -103,4 +107,9 @@ export function stdinSink(stdin: Writable): Writable {
       done();
     },
   });
+}
+
+/** Stops a child that is still running (SIGTERM). */
+export function killChild(running: RunningChild): void {
+  if (running.child.exitCode === null && running.child.signalCode === null) running.child.kill();
 }

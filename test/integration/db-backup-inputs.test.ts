@@ -178,11 +178,11 @@ const cases: Case[] = [
     says: ["expected one of checksum, full, restore, got 'fast'"],
   },
   {
-    title: 'db-backup with verify full given explicitly and encrypt-to',
+    title: 'db-backup with verify restore and encrypt-to',
     action: 'db-backup',
-    inputs: (c) => ({ 'database-url': c.url, destination: c.dest, verify: 'full', 'encrypt-to': c.recipient }),
+    inputs: (c) => ({ 'database-url': c.url, destination: c.dest, verify: 'restore', 'encrypt-to': c.recipient }),
     names: ['verify'],
-    says: ['full reads the backup back decrypted', 'use verify: checksum'],
+    says: ['restore reads the backup back decrypted', 'use verify: full'],
   },
   {
     title: 'db-backup with encrypt-to garbage',

@@ -160,6 +160,8 @@ describe('encryption', () => {
       'encrypt-to': recipient,
     });
     expect(backup.code).toBe(0);
+    // verify full works without the private key: the archive is read whole before it is encrypted.
+    expect(backup.summary).toContain('verified (full)');
     expect(backup.outputs.uri).toMatch(/\.dump\.zst\.age$/);
     const stored = readFileSync(new URL(backup.outputs.uri!).pathname);
     expect(stored.subarray(0, 21).toString()).toBe('age-encryption.org/v1');

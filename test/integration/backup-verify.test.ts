@@ -148,3 +148,34 @@ describe('verify: full while the backup is written', () => {
     expect(logger.lines.join('\n')).toContain('failed verification and was removed');
   }, 60_000);
 });
+
+describe('without the zstd command (Node zlib in-process)', () => {
+  it.each([
+    ['node', 'command'],
+    ['command', 'node'],
+  ])(
+    'a backup compressed by %s is verified and restored by the %s codec',
+    async (writer, reader) => {
+      const dest = path.join(dir.path, `codec-${writer}`);
+      // With OPSKIT_CODEC=node the damaging zstd on PATH must not matter: the zstd command is not used.
+      const codecEnv = (who: string): Record<string, string> =>
+        who === 'node' ? { OPSKIT_CODEC: 'node', PATH: `${fakeBin}:${process.env.PATH}`, FAKE_ZSTD: 'flip' } : {};
+      const made = await runAction(
+        'db-backup',
+        { 'database-url': pg.url('app'), destination: dest, compression: 'zstd:3' },
+        { env: codecEnv(writer) },
+      );
+      expect(made.code).toBe(0);
+      expect(made.summary).toContain('verified (full)');
+      const restored = await runAction(
+        'db-restore',
+        { 'database-url': pg.url('postgres'), source: made.outputs.uri!, 'target-database': `codec_${writer}` },
+        { env: codecEnv(reader) },
+      );
+      expect(restored.code).toBe(0);
+      expect(restored.outputs['matches-manifest']).toBe('true');
+      expect(Number(restored.outputs.rows)).toBeGreaterThan(100_000);
+    },
+    90_000,
+  );
+});

@@ -9,22 +9,24 @@
  * For each database, in rounds with the cases interleaved, after an uncounted warm-up:
  * - floor: `pg_dump -Fc -Z0 > /dev/null`;
  * - the real bundle `dist/db-backup/index.js` under Node 24 to a directory and to s3rver, with the action's
- *   defaults (compression auto = zstd:3, verify full), and once more to a directory with verify: checksum
- *   (diagnostic: what the read-back verification costs);
+ *   defaults (compression auto = zstd:1 by the `zstd` command, fed by pg_dump's stdout; verify full = the
+ *   compressed stream teed into `zstd -d | pg_restore --file=/dev/null` while it is written, then a sha256
+ *   read-back of the stored object); to a directory once more with verify: checksum (diagnostic: what the full
+ *   check costs) and once with OPSKIT_CODEC=node (diagnostic: Node's in-process zlib zstd instead of the command);
  * - the guides' way: `pg_dump db | gzip > backup.sql.gz`, then an upload of that file to the same s3rver;
  * - `dist/db-restore/index.js` (jobs: 2) of the directory backup into a new database, against the guides'
  *   `createdb new && gunzip -c backup.sql.gz | psql new`.
- * While a bundle runs, /proc is polled: its peak RSS (VmHWM), and its child processes (pg_dump, pg_restore)
+ * While a bundle runs, /proc is polled: its peak RSS (VmHWM), and its child processes (pg_dump, zstd, pg_restore)
  * with their lifetimes and CPU, which split a run into phases; the server's CPU is read before and after.
- * Then, once, on the large database: what each piece of the streaming path costs alone (row counts on the
- * server; sha256, zstd and the whole archive chain in Node 24 over the raw dump).
+ * Then, once, on the large database: what each piece costs alone (the row counts on the server; over the raw
+ * dump: the zstd command against Node's zlib, sha256 of the stored bytes, `zstd -d`, the full check's pipeline).
  *
  * Everything started here (PostgreSQL, s3rver, temp dirs) is stopped and removed in `finally`, and on
  * SIGINT/SIGTERM/SIGHUP. Run alone: node bench/db-backup.js (takes many minutes).
  */
 import { randomBytes, createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { createReadStream, createWriteStream, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { appendFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -381,30 +383,79 @@ export async function actionEnv(dir, inputs) {
 const sec = (msValue) => msValue / 1000;
 export const isCmd = (c, name, flag) => c.comm === name && c.argv.some((a) => a.startsWith(flag));
 
-/** Phases of a bundle run from the lifetimes of its child processes (each [start, end] in ms since spawn). */
-export function phasesOf(children, wallMs, spec) {
+/**
+ * Phases of a bundle run whose children run together in groups (pg_dump, zstd and the check's zstd -d |
+ * pg_restore): a group lasts from the first start to the last exit of the children its members match, and
+ * keeps each member's CPU. Every group and `after` is always listed (0 ms when no child matched, e.g. a
+ * child that lived less than one poll), so that the runs of a case can be put side by side by name.
+ */
+export function groupPhasesOf(children, wallMs, groups, after = 'after') {
   const phases = [];
   let at = 0;
-  for (const { name, match } of spec) {
-    const c = children.find(match);
-    if (!c) continue;
-    phases.push({ name: `before ${name}`, ms: Math.max(0, c.firstMs - at) });
-    phases.push({ name, ms: c.lastMs - c.firstMs, cpuSeconds: c.cpuSeconds });
-    at = c.lastMs;
+  for (const { name, members } of groups) {
+    const cpu = members.map((m) => {
+      const hits = children.filter(m.match);
+      return { name: m.name, hits, cpuSeconds: hits.reduce((a, c) => a + c.cpuSeconds, 0) };
+    });
+    const hits = cpu.flatMap((m) => m.hits);
+    if (!hits.length) {
+      phases.push({ name: `before ${name}`, ms: 0 }, { name, ms: 0, cpuSeconds: 0, cpu: [] });
+      continue;
+    }
+    const first = Math.min(...hits.map((c) => c.firstMs));
+    const last = Math.max(...hits.map((c) => c.lastMs));
+    phases.push({ name: `before ${name}`, ms: Math.max(0, first - at) });
+    phases.push({
+      name,
+      ms: last - first,
+      cpuSeconds: cpu.reduce((a, m) => a + m.cpuSeconds, 0),
+      cpu: cpu.filter((m) => m.hits.length).map((m) => ({ name: m.name, cpuSeconds: m.cpuSeconds })),
+    });
+    at = last;
   }
-  phases.push({ name: 'after', ms: Math.max(0, wallMs - at) });
+  phases.push({ name: after, ms: Math.max(0, wallMs - at) });
   return phases;
 }
+
+const isZstd = (c) => c.comm === 'zstd' && !c.argv.includes('-d');
+const isUnzstd = (c) => c.comm === 'zstd' && c.argv.includes('-d');
+/** db-backup: pg_dump, the zstd command and the full check run together; then the stored object is read back. */
+export const BACKUP_PHASES = {
+  groups: [
+    {
+      name: 'dump',
+      members: [
+        { name: 'pg_dump', match: (c) => isCmd(c, 'pg_dump', '--format=custom') },
+        { name: 'zstd', match: isZstd },
+        { name: 'check zstd -d', match: isUnzstd },
+        { name: 'check pg_restore', match: (c) => isCmd(c, 'pg_restore', '--file=/dev/null') },
+      ],
+    },
+  ],
+  after: 'read-back (sha256 of the stored object), manifest',
+};
+/** db-restore: read back (sha256) and `zstd -d` into the temp file, pg_restore --jobs, then the row counts. */
+export const RESTORE_PHASES = {
+  groups: [
+    { name: 'read-back → zstd -d into the temp file', members: [{ name: 'zstd -d', match: isUnzstd }] },
+    {
+      name: `pg_restore --jobs=${RESTORE_JOBS}`,
+      members: [{ name: 'pg_restore', match: (c) => isCmd(c, 'pg_restore', '--jobs=') }],
+    },
+  ],
+  after: `row counts (${RESTORE_JOBS} connections), summary`,
+};
 
 /**
  * Runs a bundle under Node 24 in a temp dir of `ctx.work` (`ctx.node`, `ctx.pg` for the server's CPU), watched by
  * sampledRun(); throws with the action's error lines unless it exits 0. Returns the run, its outputs and the text
- * of its step summary.
+ * of its step summary. `extraEnv` is added to the runner's environment (OPSKIT_CODEC=node for a diagnostic).
  */
-export async function runBundle(ctx, bundle, inputs, what) {
+export async function runBundle(ctx, bundle, inputs, what, extraEnv = {}) {
   const dir = await mkdtemp(path.join(ctx.work, 'run-'));
   try {
     const { env, outputFile, summaryFile } = await actionEnv(dir, inputs);
+    Object.assign(env, extraEnv);
     const cpu0 = ctx.pg.cpuSeconds();
     const r = await sampledRun(ctx.node, [bundle], { env, cwd: dir });
     const serverCpuSeconds = ctx.pg.cpuSeconds() - cpu0;
@@ -473,7 +524,6 @@ function caseBackup(ctx, size, round, kind) {
 async function backupOnce(ctx, size, round, kind, attempt) {
   const name = `${size.id}-r${round}-${kind}${attempt ? `-retry${attempt}` : ''}`;
   const inputs = { 'database-url': ctx.pg.url(size.db), name };
-  if (kind.endsWith('zstd1')) inputs.compression = 'zstd:1';
   if (kind.startsWith('s3')) {
     Object.assign(inputs, {
       destination: `s3://${ctx.s3.bucket}/${name}`,
@@ -484,12 +534,13 @@ async function backupOnce(ctx, size, round, kind, attempt) {
     });
   } else {
     inputs.destination = path.join(ctx.work, 'backups', name);
-    if (kind === 'file-checksum' || kind === 'file-none') inputs.verify = 'checksum';
-    if (kind === 'file-none') inputs.compression = 'none';
+    if (kind === 'file-checksum') inputs.verify = 'checksum';
   }
+  // file-node: the defaults, with Node's in-process zlib instead of the zstd command (and for the check's zstd -d).
+  const extraEnv = kind === 'file-node' ? { OPSKIT_CODEC: 'node' } : {};
   let r;
   try {
-    r = await runBundle(ctx, ctx.backupBundle, inputs, `db-backup (${kind})`);
+    r = await runBundle(ctx, ctx.backupBundle, inputs, `db-backup (${kind})`, extraEnv);
   } catch (err) {
     await rm(path.join(ctx.work, 'backups', name), { recursive: true, force: true });
     await ctx.s3.removePrefix(name);
@@ -498,10 +549,7 @@ async function backupOnce(ctx, size, round, kind, attempt) {
   for (const o of ['uri', 'size-bytes', 'sha256', 'manifest']) {
     if (!r.outputs[o]) throw new Error(`db-backup (${kind}) set no '${o}' output:\n${r.stdout}`);
   }
-  const phases = phasesOf(r.children, r.wallMs, [
-    { name: 'pg_dump', match: (c) => isCmd(c, 'pg_dump', '--format=custom') },
-    { name: 'verify (pg_restore --file=/dev/null)', match: (c) => isCmd(c, 'pg_restore', '--file=/dev/null') },
-  ]);
+  const phases = groupPhasesOf(r.children, r.wallMs, BACKUP_PHASES.groups, BACKUP_PHASES.after);
   const dumpCpu = r.children
     .filter((c) => isCmd(c, 'pg_dump', '--format=custom'))
     .reduce((a, c) => a + c.cpuSeconds, 0);
@@ -562,10 +610,7 @@ async function restoreOnce(ctx, size, round, manifest, attempt) {
   if (r.outputs['matches-manifest'] !== 'true' || Number(r.outputs.rows) !== size.rows) {
     throw new Error(`db-restore: matches-manifest=${r.outputs['matches-manifest']}, rows=${r.outputs.rows}`);
   }
-  const phases = phasesOf(r.children, r.wallMs, [
-    { name: 'read-back check (pg_restore --file=/dev/null)', match: (c) => isCmd(c, 'pg_restore', '--file=/dev/null') },
-    { name: `pg_restore --jobs=${RESTORE_JOBS}`, match: (c) => isCmd(c, 'pg_restore', '--jobs=') },
-  ]);
+  const phases = groupPhasesOf(r.children, r.wallMs, RESTORE_PHASES.groups, RESTORE_PHASES.after);
   await dropDatabase(ctx, target);
   return sample(r, { phases });
 }
@@ -598,12 +643,13 @@ export async function dropDatabase(ctx, name) {
 
 export const CASES = [
   { id: 'floor', label: '`pg_dump -Fc -Z0 > /dev/null` (floor)' },
-  { id: 'backup-file', label: 'db-backup → directory (defaults: zstd:3, verify full)' },
-  { id: 'backup-file-checksum', label: 'db-backup → directory, verify: checksum (diagnostic)' },
-  { id: 'backup-file-none', label: 'db-backup → directory, compression: none, verify: checksum (diagnostic)' },
-  { id: 'backup-file-zstd1', label: 'db-backup → directory, compression: zstd:1, verify full (diagnostic)' },
-  { id: 'backup-s3', label: 'db-backup → s3rver (defaults: zstd:3, verify full)' },
-  { id: 'backup-s3-zstd1', label: 'db-backup → s3rver, compression: zstd:1, verify full (diagnostic)' },
+  { id: 'backup-file', label: 'db-backup → directory (defaults: zstd:1 by the zstd command, verify full)' },
+  { id: 'backup-file-checksum', label: 'db-backup → directory, verify: checksum (diagnostic: no full check)' },
+  {
+    id: 'backup-file-node',
+    label: "db-backup → directory, defaults with `OPSKIT_CODEC=node` (diagnostic: Node's in-process zlib zstd:1)",
+  },
+  { id: 'backup-s3', label: 'db-backup → s3rver (defaults: zstd:1 by the zstd command, verify full)' },
   { id: 'guide-dump', label: 'guides: `pg_dump | gzip > file`' },
   { id: 'guide-upload', label: 'guides: upload of that file to s3rver' },
   { id: 'guide-total', label: 'guides: `pg_dump | gzip > file`, then upload' },
@@ -634,18 +680,13 @@ async function benchSize(ctx, size, runs) {
     samples['backup-file-checksum'].push(checksum);
     await rm(path.join(ctx.work, 'backups', checksum.prefix), { recursive: true, force: true });
     log(`db: ${size.db} round ${round}: db-backup → directory, verify checksum ${ms(checksum.wallMs)}`);
-    const none = await caseBackup(ctx, size, round, 'file-none');
-    samples['backup-file-none'].push(none);
-    await rm(path.join(ctx.work, 'backups', none.prefix), { recursive: true, force: true });
-    log(`db: ${size.db} round ${round}: db-backup → directory, no compression, verify checksum ${ms(none.wallMs)}`);
-    const zstd1 = await caseBackup(ctx, size, round, 'file-zstd1');
-    samples['backup-file-zstd1'].push(zstd1);
-    await rm(path.join(ctx.work, 'backups', zstd1.prefix), { recursive: true, force: true });
-    log(`db: ${size.db} round ${round}: db-backup → directory, zstd:1 ${ms(zstd1.wallMs)}`);
-    const s3zstd1 = await caseBackup(ctx, size, round, 's3-zstd1');
-    samples['backup-s3-zstd1'].push(s3zstd1);
-    await ctx.s3.removePrefix(s3zstd1.prefix);
-    log(`db: ${size.db} round ${round}: db-backup → s3rver, zstd:1 ${ms(s3zstd1.wallMs)}`);
+    const nodeCodec = await caseBackup(ctx, size, round, 'file-node');
+    samples['backup-file-node'].push(nodeCodec);
+    await rm(path.join(ctx.work, 'backups', nodeCodec.prefix), { recursive: true, force: true });
+    log(
+      `db: ${size.db} round ${round}: db-backup → directory, OPSKIT_CODEC=node ${ms(nodeCodec.wallMs)}, ` +
+        `peak RSS ${mib(nodeCodec.peakRssKiB * 1024)}`,
+    );
     const s3 = await caseBackup(ctx, size, round, 's3');
     samples['backup-s3'].push(s3);
     await ctx.s3.removePrefix(s3.prefix);
@@ -682,12 +723,21 @@ async function benchSize(ctx, size, runs) {
       serverCpuSeconds: med('serverCpuSeconds'),
       pgDumpCpuSeconds: med('pgDumpCpuSeconds'),
       sizeBytes: med('sizeBytes'),
+      // Medians phase by phase, and of each child's CPU (by name: a run's list may lack a child another run saw).
       phases: s[0]?.phases
-        ? s[0].phases.map((p, i) => ({
-            name: p.name,
-            ms: median(s.map((x) => x.phases[i]?.ms ?? 0)),
-            cpuSeconds: p.cpuSeconds === undefined ? undefined : median(s.map((x) => x.phases[i]?.cpuSeconds ?? 0)),
-          }))
+        ? s[0].phases.map((p) => {
+            const of = (x) => x.phases.find((q) => q.name === p.name);
+            const cpuOf = (x, name) => of(x)?.cpu?.find((m) => m.name === name)?.cpuSeconds ?? 0;
+            const cpuNames = [...new Set(s.flatMap((x) => (of(x)?.cpu ?? []).map((m) => m.name)))];
+            return {
+              name: p.name,
+              ms: median(s.map((x) => of(x)?.ms ?? 0)),
+              cpuSeconds: p.cpuSeconds === undefined ? undefined : median(s.map((x) => of(x)?.cpuSeconds ?? 0)),
+              cpu: p.cpu
+                ? cpuNames.map((name) => ({ name, cpuSeconds: median(s.map((x) => cpuOf(x, name))) }))
+                : undefined,
+            };
+          })
         : undefined,
     };
   });
@@ -701,9 +751,7 @@ async function benchSize(ctx, size, runs) {
     ratios: {
       backupFileToFloor: by['backup-file'].wallMs / by.floor.wallMs,
       backupFileChecksumToFloor: by['backup-file-checksum'].wallMs / by.floor.wallMs,
-      backupFileNoneToFloor: by['backup-file-none'].wallMs / by.floor.wallMs,
-      backupFileZstd1ToFloor: by['backup-file-zstd1'].wallMs / by.floor.wallMs,
-      s3Zstd1Speedup: by['guide-total'].wallMs / by['backup-s3-zstd1'].wallMs,
+      backupFileNodeToFloor: by['backup-file-node'].wallMs / by.floor.wallMs,
       backupFileToFloorPerRound: perRound('backup-file', 'floor'),
       s3Speedup: by['guide-total'].wallMs / by['backup-s3'].wallMs,
       s3SpeedupPerRound: median(samples['guide-total'].map((x, i) => x.wallMs / samples['backup-s3'][i].wallMs)),
@@ -720,24 +768,21 @@ async function benchSize(ctx, size, runs) {
 async function profile(ctx, size) {
   const log = ctx.log;
   const out = {};
-  // The exact row counts db-backup takes in the dump's snapshot: one count(*) per table, one after another.
+  // The exact row counts db-backup takes in the dump's snapshot beside pg_dump: one count(*) per table, one after
+  // another, without parallel workers (as db-backup sets them).
   const counts = Array.from({ length: TABLES }, (_, i) => `SELECT count(*) FROM t${i + 1};`).join('\n');
   let cpu0 = ctx.pg.cpuSeconds();
-  let t = performance.now();
-  await ctx.pg.psql(`BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\n${counts}\nCOMMIT;`, size.db);
-  out.countsMs = performance.now() - t;
-  out.countsServerCpuSeconds = ctx.pg.cpuSeconds() - cpu0;
-  cpu0 = ctx.pg.cpuSeconds();
-  t = performance.now();
+  const t = performance.now();
   await ctx.pg.psql(
     `SET max_parallel_workers_per_gather = 0;\nBEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\n${counts}\nCOMMIT;`,
     size.db,
   );
-  out.countsSerialMs = performance.now() - t;
-  out.countsSerialServerCpuSeconds = ctx.pg.cpuSeconds() - cpu0;
-  log(`db: profile: 8 × count(*) ${ms(out.countsMs)} (without parallel workers ${ms(out.countsSerialMs)})`);
-  // The raw dump once to a file, then Node 24 over it: what the streaming path costs per piece.
+  out.countsMs = performance.now() - t;
+  out.countsServerCpuSeconds = ctx.pg.cpuSeconds() - cpu0;
+  log(`db: profile: ${TABLES} × count(*) ${ms(out.countsMs)}`);
+  // The raw dump once to a file, then each piece of the new path over it, alone.
   const raw = path.join(ctx.work, 'raw.dump');
+  const zst = `${raw}.zst`;
   cpu0 = ctx.pg.cpuSeconds();
   const dump = await sampledRun(ctx.pg.bin('pg_dump'), ['-Fc', '-Z0', ...ctx.pg.conn, '-d', size.db, '-f', raw], {
     env: ctx.pg.clientEnv,
@@ -747,25 +792,49 @@ async function profile(ctx, size) {
   out.pgDumpCpuSeconds = dump.time?.cpuSeconds;
   out.dumpServerCpuSeconds = ctx.pg.cpuSeconds() - cpu0;
   try {
-    const r = await run(ctx.node, [THIS_FILE, '--stream-profile', raw], { env: cleanEnv(), timeoutMs: 1_800_000 });
+    out.rawBytes = (await stat(raw)).size;
+    const q = (x) => `'${x.replace(/'/g, `'\\''`)}'`;
+    const pieces = [
+      // What db-backup's default runs (codec.ts: zstd -q -c -1, fed by pg_dump's stdout).
+      { id: 'zstd', command: 'zstd', args: ['-q', '-1', '-f', raw, '-o', zst] },
+      { id: 'unzstd', command: 'zstd', args: ['-q', '-d', '-c', zst], stdout: 'ignore' },
+      // The full check alone (check.ts), over the stored archive.
+      {
+        id: 'check',
+        command: 'bash',
+        args: ['-c', `set -o pipefail; zstd -q -d -c ${q(zst)} | ${q(ctx.pg.bin('pg_restore'))} --file=/dev/null`],
+      },
+    ];
+    out.commands = {};
+    for (const p of pieces) {
+      const r = await sampledRun(p.command, p.args, { env: cleanEnv(), stdout: p.stdout ?? 'pipe' });
+      if (r.code !== 0) throw new Error(`${p.command} ${p.args.join(' ')} failed (${r.code}): ${r.stderr}`);
+      out.commands[p.id] = { ms: r.wallMs, cpuSeconds: r.time?.cpuSeconds };
+    }
+    out.compressedBytes = (await stat(zst)).size;
+    const r = await run(ctx.node, [THIS_FILE, '--stream-profile', raw, zst], { env: cleanEnv(), timeoutMs: 1_800_000 });
     if (r.code !== 0) throw new Error(`stream profile failed: ${r.stderr}`);
     Object.assign(out, JSON.parse(r.stdout));
   } finally {
     await rm(raw, { force: true });
-    await rm(`${raw}.zst`, { force: true });
+    await rm(zst, { force: true });
   }
-  log(`db: profile: ${out.stream.map((s) => `${s.name} ${ms(s.ms)}`).join(', ')}`);
+  log(
+    `db: profile: zstd -1 ${ms(out.commands.zstd.ms)}, zstd -d ${ms(out.commands.unzstd.ms)}, ` +
+      `zstd -d | pg_restore ${ms(out.commands.check.ms)}, ${out.stream.map((x) => `${x.name} ${ms(x.ms)}`).join(', ')}`,
+  );
   return out;
 }
 
-/** Child mode (Node 24): times pieces of the archive chain over a raw dump file; prints JSON. */
-async function streamProfile(file) {
+/** Child mode (Node 24): times the in-process pieces over the raw dump and the stored (zstd -1) archive; prints JSON. */
+async function streamProfile(raw, stored) {
   const zlib = await import('node:zlib');
-  const rawBytes = (await stat(file)).size;
-  const sink = () =>
+  let nodeZstdBytes = 0;
+  const sink = (count = false) =>
     new Writable({
       highWaterMark: 64 * 1024,
-      write(_c, _e, done) {
+      write(c, _e, done) {
+        if (count) nodeZstdBytes += c.length;
         done();
       },
     });
@@ -778,52 +847,37 @@ async function streamProfile(file) {
       },
     });
   };
-  /** Counts bytes only (what archive.ts needs from the raw side), as a Transform with a `bytes` field. */
-  const counter = () => {
-    const t = new Transform({
-      transform(chunk, _e, done) {
-        t.bytes += chunk.length;
-        done(null, chunk);
-      },
-    });
-    t.bytes = 0;
-    return t;
-  };
-  const zstd = (level = 3, chunkSize = undefined) =>
-    zlib.createZstdCompress({
-      chunkSize,
-      params: { [zlib.constants.ZSTD_c_compressionLevel]: level, [zlib.constants.ZSTD_c_checksumFlag]: 1 },
-    });
-  const compressed = `${file}.zst`;
   const steps = [
-    { name: 'read', build: () => [] },
-    { name: 'read → sha256', build: () => [hasher()] },
-    { name: 'read → zstd:3', build: () => [zstd()], to: () => createWriteStream(compressed) },
-    { name: 'read → sha256 → zstd:3 → sha256 (archive.ts today)', build: () => [hasher(), zstd(), hasher()] },
-    { name: 'read → count → zstd:3 → sha256 (proposed)', build: () => [counter(), zstd(), hasher()] },
+    // verify's read-back (and db-restore's): the stored bytes hashed in Node.
+    { id: 'sha256', name: 'sha256 of the stored archive (the read-back)', from: stored, build: () => [hasher()] },
+    // OPSKIT_CODEC=node, or no zstd command: compression.ts's compressor() for zstd:1.
     {
-      name: 'read compressed → sha256 → zstd -d (read-back)',
-      from: compressed,
-      build: () => [hasher(), zlib.createZstdDecompress()],
+      id: 'zstd',
+      name: 'zlib zstd:1 of the raw dump (OPSKIT_CODEC=node)',
+      from: raw,
+      build: () => [
+        zlib.createZstdCompress({
+          params: { [zlib.constants.ZSTD_c_compressionLevel]: 1, [zlib.constants.ZSTD_c_checksumFlag]: 1 },
+        }),
+      ],
+      count: true,
     },
     {
-      name: 'read compressed → sha256 → zstd -d with chunkSize 256 KiB',
-      from: compressed,
-      build: () => [hasher(), zlib.createZstdDecompress({ chunkSize: 256 * 1024 })],
+      id: 'unzstd',
+      name: 'zlib zstd -d of the stored archive (OPSKIT_CODEC=node)',
+      from: stored,
+      build: () => [zlib.createZstdDecompress()],
     },
-    { name: 'read → zstd:3 with chunkSize 256 KiB', build: () => [zstd(3, 256 * 1024)] },
-    { name: 'read → zstd:1', build: () => [zstd(1)] },
-    { name: 'read → zstd:1 with chunkSize 256 KiB', build: () => [zstd(1, 256 * 1024)] },
   ];
   const results = [];
   for (const s of steps) {
     const cpu = process.cpuUsage();
     const t = performance.now();
-    await pipeline(createReadStream(s.from ?? file), ...s.build(), s.to ? s.to() : sink());
+    await pipeline(createReadStream(s.from), ...s.build(), sink(s.count));
     const used = process.cpuUsage(cpu);
-    results.push({ name: s.name, ms: performance.now() - t, cpuSeconds: (used.user + used.system) / 1e6 });
+    results.push({ id: s.id, name: s.name, ms: performance.now() - t, cpuSeconds: (used.user + used.system) / 1e6 });
   }
-  return { rawBytes, compressedBytes: (await stat(compressed)).size, stream: results };
+  return { nodeZstdBytes, stream: results };
 }
 
 /** Child mode (Node 24): uploads a file the way `aws s3 cp` does (multipart, 8 MiB parts, 10 at once). */
@@ -933,9 +987,14 @@ export function verdict(result) {
 // ---------------------------------------------------------------------------------------------------------------
 // Tables
 
-const s = (v) => (v === undefined ? '–' : `${v.toFixed(1)} s`);
+const s = (v) => (v === undefined || Number.isNaN(v) ? '–' : `${v.toFixed(1)} s`);
 const rssText = (kib) => (kib === undefined ? '–' : mib(kib * 1024));
 const met = (ok) => (ok ? '**met**' : '**NOT met**');
+/** ratio() and ms() that print '–' for a figure the results lack (results kept from an older version of this bench). */
+const rt = (v) => (v === undefined || !Number.isFinite(v) ? '–' : ratio(v));
+const mst = (v) => (v === undefined || !Number.isFinite(v) ? '–' : ms(v));
+const rate = (bytes, msValue) =>
+  bytes === undefined || !msValue ? '–' : `${(bytes / 1024 ** 2 / (msValue / 1000)).toFixed(0)} MiB/s`;
 
 export function dbGoalRows(result) {
   const v = verdict(result); // recomputed, so kept results (bench/run.js --only) render with this code's judgement
@@ -946,12 +1005,12 @@ export function dbGoalRows(result) {
   return [
     [
       `db-backup to a file takes at most ${GOALS.backupFileMaxRatio}× the time of \`pg_dump -Fc -Z0 > /dev/null\` (${L} database)`,
-      `${ms(c('backup-file').wallMs)} vs ${ms(c('floor').wallMs)}: **${ratio(v.backupFile.ratio)}** (diagnostics: verify: checksum ${ratio(large.ratios.backupFileChecksumToFloor)}; compression: none and verify: checksum ${ratio(large.ratios.backupFileNoneToFloor)}; compression: zstd:1 ${ratio(large.ratios.backupFileZstd1ToFloor)})`,
+      `${ms(c('backup-file').wallMs)} vs ${ms(c('floor').wallMs)}: **${ratio(v.backupFile.ratio)}** (diagnostics: verify: checksum, without the full check, ${rt(large.ratios.backupFileChecksumToFloor)}; Node's in-process zstd instead of the zstd command (\`OPSKIT_CODEC=node\`) ${rt(large.ratios.backupFileNodeToFloor)})`,
       met(v.backupFile.met),
     ],
     [
       `db-backup to S3 (s3rver) at least ${GOALS.s3MinSpeedup}× faster than \`pg_dump | gzip > file\` then uploading it`,
-      `${ms(c('backup-s3').wallMs)} vs ${ms(c('guide-total').wallMs)} (${ms(c('guide-dump').wallMs)} + ${ms(c('guide-upload').wallMs)}): **${ratio(v.s3.speedup)}** faster (diagnostic: with compression: zstd:1 ${ratio(large.ratios.s3Zstd1Speedup)})`,
+      `${ms(c('backup-s3').wallMs)} vs ${ms(c('guide-total').wallMs)} (${ms(c('guide-dump').wallMs)} + ${ms(c('guide-upload').wallMs)}): **${ratio(v.s3.speedup)}** faster`,
       met(v.s3.met),
     ],
     [
@@ -1002,21 +1061,20 @@ export function dbTable(size) {
 
 export function phaseTable(size) {
   const rows = [];
-  for (const id of [
-    'backup-file',
-    'backup-file-checksum',
-    'backup-file-none',
-    'backup-file-zstd1',
-    'backup-s3',
-    'backup-s3-zstd1',
-    'restore',
-  ]) {
+  for (const id of ['backup-file', 'backup-file-checksum', 'backup-file-node', 'backup-s3', 'restore']) {
     const c = caseOf(size, id);
+    if (!c?.phases) continue;
+    const cpu = (p) =>
+      p.cpu?.length
+        ? ` (CPU ${p.cpu.map((m) => `${m.name} ${s(m.cpuSeconds)}`).join(', ')})`
+        : p.cpuSeconds !== undefined
+          ? ` (CPU ${s(p.cpuSeconds)})`
+          : '';
     rows.push([
       c.label,
       c.phases
         .filter((p) => p.ms >= 50)
-        .map((p) => `${p.name} ${s(sec(p.ms))}${p.cpuSeconds !== undefined ? ` (CPU ${s(p.cpuSeconds)})` : ''}`)
+        .map((p) => `${p.name} ${s(sec(p.ms))}${cpu(p)}`)
         .join(' · '),
       s(c.nodeCpuSeconds),
     ]);
@@ -1024,29 +1082,53 @@ export function phaseTable(size) {
   return table(['case', 'phases (medians)', 'CPU of the Node process'], rows);
 }
 
+const streamOf = (p, id) => p.stream?.find((x) => x.id === id);
+
 export function profileTable(result) {
   const p = result.profile;
+  const cmd = (id) => p.commands?.[id] ?? {};
+  const node = (id) => streamOf(p, id) ?? {};
   const rows = [
     [
-      '`pg_dump -Fc -Z0 -f file` alone',
-      ms(p.dumpToFileMs),
+      '`pg_dump -Fc -Z0 -f file`',
+      mst(p.dumpToFileMs),
       `pg_dump ${s(p.pgDumpCpuSeconds)}, server ${s(p.dumpServerCpuSeconds)}`,
     ],
     [
-      `${TABLES} × \`SELECT count(*)\` in one snapshot (what db-backup runs beside pg_dump)`,
-      ms(p.countsMs),
+      `${TABLES} × \`SELECT count(*)\` in one snapshot, no parallel workers (what db-backup runs beside pg_dump)`,
+      mst(p.countsMs),
       `server ${s(p.countsServerCpuSeconds)}`,
     ],
     [
-      'the same with `max_parallel_workers_per_gather = 0`',
-      ms(p.countsSerialMs),
-      `server ${s(p.countsSerialServerCpuSeconds)}`,
+      '`zstd -1` command over the raw dump (the default path)',
+      `${mst(cmd('zstd').ms)} (${rate(p.rawBytes, cmd('zstd').ms)} of raw dump)`,
+      `zstd ${s(cmd('zstd').cpuSeconds)}`,
     ],
-    ...p.stream.map((x) => [
-      `Node 24: ${x.name}`,
-      `${ms(x.ms)} (${(p.rawBytes / 1024 ** 2 / (x.ms / 1000)).toFixed(0)} MiB/s of raw dump)`,
-      `Node ${s(x.cpuSeconds)}`,
-    ]),
+    [
+      'Node 24 zlib zstd:1 over the raw dump, in-process (`OPSKIT_CODEC=node`)',
+      `${mst(node('zstd').ms)} (${rate(p.rawBytes, node('zstd').ms)} of raw dump)`,
+      `Node ${s(node('zstd').cpuSeconds)}`,
+    ],
+    [
+      '`zstd -d` command of the stored archive to /dev/null',
+      `${mst(cmd('unzstd').ms)} (${rate(p.rawBytes, cmd('unzstd').ms)} of raw dump)`,
+      `zstd ${s(cmd('unzstd').cpuSeconds)}`,
+    ],
+    [
+      '`zstd -d | pg_restore --file=/dev/null` of the stored archive (the full check alone)',
+      `${mst(cmd('check').ms)} (${rate(p.rawBytes, cmd('check').ms)} of raw dump)`,
+      `both ${s(cmd('check').cpuSeconds)}`,
+    ],
+    [
+      'Node 24 sha256 of the stored archive (the read-back of db-backup and db-restore)',
+      `${mst(node('sha256').ms)} (${rate(p.compressedBytes, node('sha256').ms)} of stored bytes)`,
+      `Node ${s(node('sha256').cpuSeconds)}`,
+    ],
+    [
+      'Node 24 zlib zstd -d of the stored archive, in-process (`OPSKIT_CODEC=node`)',
+      `${mst(node('unzstd').ms)} (${rate(p.rawBytes, node('unzstd').ms)} of raw dump)`,
+      `Node ${s(node('unzstd').cpuSeconds)}`,
+    ],
   ];
   return table(['piece (alone, large database)', 'wall time', 'CPU'], rows);
 }
@@ -1056,37 +1138,53 @@ export function findings(result) {
   const large = result.sizes[1];
   const c = (id) => caseOf(large, id);
   const p = result.profile;
-  const phase = (id, prefix) => c(id).phases.find((x) => x.name.startsWith(prefix))?.ms ?? 0;
-  const streamMs = (name) => p.stream.find((x) => x.name === name)?.ms;
+  const phaseOf = (id, name) => c(id)?.phases?.find((x) => x.name === name);
+  const phase = (id, name) => phaseOf(id, name)?.ms;
+  const cpuOf = (id, name) =>
+    phaseOf(id, name)
+      ?.cpu?.map((m) => `${m.name} ${s(m.cpuSeconds)}`)
+      .join(', ') || '–';
   const floor = c('floor').wallMs;
-  const x = (v) => ratio(v / floor);
+  const x = (v) => rt(v / floor);
+  const file = c('backup-file');
+  const checksum = c('backup-file-checksum');
+  const nodeCodec = c('backup-file-node');
   const restore = c('restore');
   const guideRestore = c('guide-restore').wallMs;
-  const rp = (prefix) => restore.phases.find((q) => q.name.startsWith(prefix))?.ms ?? 0;
+  const D = BACKUP_PHASES.groups[0].name;
+  const R = BACKUP_PHASES.after;
+  const [rRead, rRestore] = RESTORE_PHASES.groups.map((g) => g.name);
+  const cmd = (id) => p.commands?.[id]?.ms;
+  const node = (id) => streamOf(p, id)?.ms;
   const lines = [
-    `db-backup → directory, ${ms(c('backup-file').wallMs)} = ${x(c('backup-file').wallMs)} the floor (${ms(floor)}): ` +
-      `the pg_dump phase (pg_dump, zstd, both sha256, the writes and the row counts run together) took ` +
-      `${ms(phase('backup-file', 'pg_dump'))} = ${x(phase('backup-file', 'pg_dump'))}, the read-back verification ` +
-      `(verify: full, pg_restore over the decompressed archive) ${ms(phase('backup-file', 'verify'))} = ` +
-      `${x(phase('backup-file', 'verify'))}, start-up before pg_dump ${ms(phase('backup-file', 'before pg_dump'))}.`,
-    `Compression: zstd:3 in Node 24 alone takes ${ms(streamMs('read → zstd:3'))} of one ` +
-      `core for the ${mib(p.rawBytes)} raw dump (${x(streamMs('read → zstd:3'))} the floor), zstd:1 ` +
-      `${ms(streamMs('read → zstd:1'))}; through the action, compression: zstd:1 gives ${ratio(large.ratios.backupFileZstd1ToFloor)} ` +
-      `(stored ${mib(c('backup-file-zstd1').sizeBytes)} vs ${mib(c('backup-file').sizeBytes)} with zstd:3), and ` +
-      `compression: none with verify: checksum ${ratio(large.ratios.backupFileNoneToFloor)}.`,
-    `A sha256 pass over the raw bytes costs ` +
-      `${ms(streamMs('read → sha256') - streamMs('read'))} of CPU per ${mib(p.rawBytes)}; the exact row counts ` +
-      `(${TABLES} × count(*), run on the server beside pg_dump) ${ms(p.countsMs)} (${ms(p.countsSerialMs)} without ` +
-      `parallel workers); zstd -d runs at ${(p.rawBytes / 1024 ** 2 / (streamMs('read compressed → sha256 → zstd -d (read-back)') / 1000)).toFixed(0)} MiB/s ` +
-      `with Node's default 16 KiB chunks and ${(p.rawBytes / 1024 ** 2 / (streamMs('read compressed → sha256 → zstd -d with chunkSize 256 KiB') / 1000)).toFixed(0)} MiB/s with 256 KiB.`,
+    `db-backup → directory, ${ms(file.wallMs)} = ${x(file.wallMs)} the floor (${ms(floor)}): pg_dump, the zstd ` +
+      `command it writes into, the full check beside them (\`zstd -d | pg_restore --file=/dev/null\` fed a copy of ` +
+      `the compressed stream) and the row counts ran together for ${mst(phase('backup-file', D))} = ` +
+      `${x(phase('backup-file', D))} (CPU: ${cpuOf('backup-file', D)}); then reading the stored object back ` +
+      `(sha256) and writing the manifest ${mst(phase('backup-file', R))}; start-up before pg_dump ` +
+      `${mst(phase('backup-file', `before ${D}`))}.`,
+    `The full check: verify: checksum (no check beside the dump) takes ${mst(checksum?.wallMs)} = ` +
+      `${x(checksum?.wallMs)} the floor, against ${ms(file.wallMs)} with it (difference of the medians ` +
+      `${mst(file.wallMs - checksum?.wallMs)}; its dump phase ${mst(phase('backup-file-checksum', D))} against ` +
+      `${mst(phase('backup-file', D))}); alone, \`zstd -d | pg_restore --file=/dev/null\` over the stored archive ` +
+      `takes ${mst(cmd('check'))}.`,
+    `Compression: the zstd command compresses the ${mib(p.rawBytes)} raw dump to ${mib(p.compressedBytes)} in ` +
+      `${mst(cmd('zstd'))} alone (${rate(p.rawBytes, cmd('zstd'))}), Node's zlib zstd:1 in-process in ` +
+      `${mst(node('zstd'))} (${rate(p.rawBytes, node('zstd'))}); through the action, \`OPSKIT_CODEC=node\` gives ` +
+      `${mst(nodeCodec?.wallMs)} = ${x(nodeCodec?.wallMs)} the floor, with ${s(nodeCodec?.nodeCpuSeconds)} of CPU in ` +
+      `the Node process against ${s(file.nodeCpuSeconds)} with the command, and a peak RSS of ` +
+      `${rssText(nodeCodec?.peakRssKiB)} against ${rssText(file.peakRssKiB)}.`,
+    `The read-back: sha256 of the ${mib(p.compressedBytes)} stored archive in Node takes ${mst(node('sha256'))}; ` +
+      `the exact row counts (${TABLES} × count(*) beside pg_dump, no parallel workers) ${mst(p.countsMs)}; ` +
+      `\`zstd -d\` runs at ${rate(p.rawBytes, cmd('unzstd'))} of raw dump, Node's zlib at ${rate(p.rawBytes, node('unzstd'))}.`,
     `db-backup → s3rver, ${ms(c('backup-s3').wallMs)}, against the guides' ${ms(c('guide-total').wallMs)} ` +
       `(gzip -6 is their bottleneck: ${ms(c('guide-dump').wallMs)} for pg_dump | gzip): ${ratio(large.ratios.s3Speedup)}; ` +
-      `with compression: zstd:1 ${ratio(large.ratios.s3Zstd1Speedup)}.`,
+      `its dump phase ${mst(phase('backup-s3', D))}, the read-back from s3rver ${mst(phase('backup-s3', R))}.`,
     `db-restore, ${ms(restore.wallMs)} = ${ratio(restore.wallMs / guideRestore)} the guides' ${ms(guideRestore)}: ` +
-      `reading back, checking and decompressing the archive to a temp file ${ms(rp('before read-back'))}, ` +
-      `the read-back check (pg_restore --file=/dev/null) ${ms(rp('read-back check'))}, pg_restore --jobs=${result.restoreJobs} ` +
-      `${ms(rp('pg_restore --jobs'))} (alone ${ratio(rp('pg_restore --jobs') / guideRestore)} the guides' restore), ` +
-      `row counts and summary ${ms(rp('after'))}.`,
+      `start-up and the manifest ${mst(phase('restore', `before ${rRead}`))}, reading the archive back (sha256) and ` +
+      `\`zstd -d\` into the temp file ${mst(phase('restore', rRead))}, pg_restore --jobs=${result.restoreJobs} ` +
+      `${mst(phase('restore', rRestore))} (alone ${rt(phase('restore', rRestore) / guideRestore)} the guides' ` +
+      `restore), ${RESTORE_PHASES.after} ${mst(phase('restore', RESTORE_PHASES.after))}.`,
   ];
   return lines.map((l) => `- ${l}`).join('\n');
 }
@@ -1126,11 +1224,17 @@ plus a primary key, then \`VACUUM (FREEZE, ANALYZE)\`:
 
 Each round runs every case once, in the order of the tables below, after an uncounted warm-up (one floor dump, one
 db-backup). The bundles run under Node 24 as the runner runs them (\`INPUT_*\` variables, \`GITHUB_OUTPUT\`,
-\`RUNNER_TEMP\`), with the action's defaults unless stated: \`compression: auto\` (zstd:3), \`verify: full\`,
-\`format: custom\`. A run counts only when it exits 0 and sets its outputs; every restore (both ways) is checked for
-the full row count. Wall time is from spawn to exit. Peak RSS is the bundle process's own VmHWM from
-\`/proc/<pid>/status\`, polled every 100 ms; GNU time's figure (the largest process of the tree: the bundle, its
-pg_dump or pg_restore) is beside it. CPU of the process tree is GNU time's user+system (the bundle and its pg_dump/pg_restore, or the shell
+\`RUNNER_TEMP\`), with the action's defaults unless stated: \`format: custom\`; \`compression: auto\`, which is
+zstd level 1 done by the \`zstd\` command (installed here; pg_dump's stdout is its stdin, so the raw dump never
+passes through Node), or by Node's zlib in-process without it (forced with \`OPSKIT_CODEC=node\`); and
+\`verify: full\`, which runs while the backup is written: the compressed stream is teed into
+\`zstd -d | pg_restore --file=/dev/null\`, and after the write only the stored object is read back and its sha256
+compared. db-restore reads the archive back (sha256), decompresses it with \`zstd -d\` straight into a temp file,
+runs \`pg_restore --jobs=${result.restoreJobs}\`, then counts the rows exactly over ${result.restoreJobs} connections. A run counts only
+when it exits 0 and sets its outputs; every restore (both ways) is checked for the full row count. Wall time is from
+spawn to exit. Peak RSS is the bundle process's own VmHWM from \`/proc/<pid>/status\`, polled every 100 ms; GNU
+time's figure (the largest process of the tree: the bundle, its pg_dump, zstd or pg_restore) is beside it. CPU of
+the process tree is GNU time's user+system (the bundle and its pg_dump, zstd and pg_restore, or the shell
 pipeline); CPU of the server is what the PostgreSQL postmaster and its backends used meanwhile. The guides' upload
 is a Node 24 script with \`@aws-sdk/lib-storage\` \`Upload\` of the file stream, 8 MiB parts, 10 at once (the AWS
 CLI's \`aws s3 cp\` defaults). Restores go into new databases, dropped after each run.
@@ -1143,6 +1247,7 @@ ${failuresText(result)}### Large database (${mib(large.sizeBytes)})
 ${dbTable(large)}
 
 Ratios (median of the per-round ratios in brackets): db-backup → directory / floor ${ratio(large.ratios.backupFileToFloor)} (${ratio(large.ratios.backupFileToFloorPerRound)}),
+verify: checksum / floor ${rt(large.ratios.backupFileChecksumToFloor)}, \`OPSKIT_CODEC=node\` / floor ${rt(large.ratios.backupFileNodeToFloor)},
 guides / db-backup → s3rver ${ratio(large.ratios.s3Speedup)} (${ratio(large.ratios.s3SpeedupPerRound)}),
 db-restore / guides' restore ${ratio(large.ratios.restoreToGuide)} (${ratio(large.ratios.restoreToGuidePerRound)}).
 
@@ -1150,8 +1255,13 @@ Findings (from the figures of this run):
 
 ${findings(result)}
 
-Where a bundle run spends its time, from the lifetimes of its child processes (\`before …\` is the time before that
-child started; for db-backup the Node process compresses, hashes and stores while pg_dump runs):
+Where a bundle run spends its time, from the lifetimes of its child processes, polled every 100 ms (\`before …\` is
+the time before the first of them started). For db-backup, \`${BACKUP_PHASES.groups[0].name}\` lasts from the start of
+pg_dump to the exit of the last of pg_dump, the zstd command and the full check's \`zstd -d\` and \`pg_restore\`,
+which run together (meanwhile the Node process tees, hashes and stores the compressed stream, and takes the row
+counts); what follows is the read-back of the stored object and the manifest. Without the zstd command
+(\`OPSKIT_CODEC=node\`) the Node process compresses and decompresses in-process, so only pg_dump and pg_restore show.
+For db-restore, the \`zstd -d\` phase is the read-back: Node hashes the stored bytes and feeds them to it.
 
 ${phaseTable(large)}
 
@@ -1170,7 +1280,11 @@ ${phaseTable(small)}
 
 ${profileTable(result)}
 
-Raw dump ${mib(result.profile.rawBytes)}, zstd:3 ${mib(result.profile.compressedBytes)}.
+Each piece once, after the rounds: the raw dump (\`pg_dump -Fc -Z0\`) written to a file, then the commands
+(under GNU time) and Node 24 (one child process, streams with their default chunk sizes) over it and over its
+\`zstd -1\` archive. Raw dump ${mib(result.profile.rawBytes)}; \`zstd -1\` ${mib(result.profile.compressedBytes)}${
+    result.profile.nodeZstdBytes ? `, Node's zlib zstd:1 ${mib(result.profile.nodeZstdBytes)}` : ''
+  }.
 `;
 }
 
@@ -1181,7 +1295,7 @@ if (isMain(import.meta.url)) {
   if (mode === '--upload') {
     await upload(...args);
   } else if (mode === '--stream-profile') {
-    process.stdout.write(JSON.stringify(await streamProfile(args[0])));
+    process.stdout.write(JSON.stringify(await streamProfile(args[0], args[1])));
   } else {
     const result = await benchDb({ log: (m) => console.error(m) });
     console.log(dbSection(result));

@@ -15,8 +15,8 @@
  * - (b) the same migration with `backup-destination: none`, `on-failure: keep`: the migration alone.
  * A run counts only when it exits 0 with outcome `applied`, applied exactly the one migration, and the copy then
  * holds the new columns filled in on every row, the index and the history row. The backup's share of a run comes
- * from the action's own step summary (its total and backup seconds) and from the lifetimes of its pg_dump and
- * pg_restore (verify) children.
+ * from the action's own step summary (its total and backup seconds) and from the lifetimes of its pg_dump, zstd
+ * and check (zstd -d | pg_restore) children, which run together.
  *
  * Run alone: node bench/migrate.js [--json] (OPSKIT_BENCH_MIGRATE_RUNS rounds, default 3). Everything started here
  * is stopped and removed when it ends, fails or is interrupted (SIGINT, SIGTERM, SIGHUP).
@@ -28,9 +28,9 @@ import path from 'node:path';
 import {
   buildDatabase,
   dropDatabase,
-  isCmd,
   LARGE_MIB,
-  phasesOf,
+  BACKUP_PHASES,
+  groupPhasesOf,
   runBundle,
   startPostgres,
   withRetry,
@@ -140,10 +140,7 @@ async function runOnce(ctx, kase, round, attempt) {
     treeCpuSeconds: r.time?.cpuSeconds,
     serverCpuSeconds: r.serverCpuSeconds,
     phases: withBackup
-      ? phasesOf(r.children, r.wallMs, [
-          { name: 'pg_dump', match: (c) => isCmd(c, 'pg_dump', '--format=custom') },
-          { name: 'verify (pg_restore --file=/dev/null)', match: (c) => isCmd(c, 'pg_restore', '--file=/dev/null') },
-        ])
+      ? groupPhasesOf(r.children, r.wallMs, BACKUP_PHASES.groups, 'read-back, manifest, then the migration')
       : undefined,
   };
 }
@@ -316,7 +313,8 @@ ${sec(result.addedMsPerRound)}, of the per-round ratios ${ratio(result.ratioPerR
 
 Method: the same migration, applied by the real bundle under Node 24 as the runner runs it (\`INPUT_*\` variables,
 \`GITHUB_OUTPUT\`, \`GITHUB_STEP_SUMMARY\`, \`RUNNER_TEMP\`), (a) with the action's defaults, which first take a
-verified backup (\`compression: auto\`, \`verify: full\`: pg_dump, then the archive read back through pg_restore) to a
+verified backup (\`compression: auto\`, \`verify: full\`: pg_dump into the zstd command, the compressed bytes decoded into
+pg_restore while they are written, then the stored file read back) to a
 file under \`RUNNER_TEMP\`, and (b) with \`backup-destination: none\`, \`on-failure: keep\`, the migration alone. The
 cases run interleaved, ${result.runs} round${result.runs === 1 ? '' : 's'} (a, b, a, b, …) after one uncounted warm-up of each. Every run migrates its
 own fresh copy of the database (\`CREATE DATABASE … TEMPLATE\`, then \`CHECKPOINT\`, made before the timer starts

@@ -90,7 +90,9 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
 
     const client = await o.resolveClient(m.tool.major ?? 0);
     o.logger.info(`reading back ${from} and checking it against its manifest`);
+    const tRead = performance.now();
     const local = await materializeArchive({ store: o.backup.store, key: o.backup.archiveKey }, m, o.keys, o.tempDir);
+    o.logger.info(`archive read back whole and its sha256 matches the manifest (${seconds(tRead)})`);
     try {
       // The sha256 and compression checksums have proven the bytes; a clean restore replaces a live
       // database, so there the archive's every block is read once more before anything is dropped.
@@ -104,8 +106,10 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
         preRestoreBackup = await takePreRestoreBackup(o, client);
       }
       const tRestore = performance.now();
+      o.logger.info(`restoring into ${name} (${format === 'plain' ? 'psql' : `pg_restore --jobs=${o.jobs}`})`);
       await restoreInto(o, admin, client, local, name, format, exists, preRestoreBackup);
       const restoreSeconds = (performance.now() - tRestore) / 1000;
+      o.logger.info(`restored in ${seconds(tRestore)}; counting the rows of every table`);
       const target = o.target.withDatabase(name);
       const counts = await rowCountsParallel(target, o.jobs);
       const differences = compareCounts(m.tables, counts);
@@ -195,6 +199,10 @@ async function restoreInto(
       `restore failed and ${name} was put back from ${preRestore.uri}: ${errorMessage(err)}`,
     );
   }
+}
+
+function seconds(since: number): string {
+  return `${round1((performance.now() - since) / 1000)}s`;
 }
 
 function round1(n: number): number {

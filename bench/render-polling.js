@@ -274,8 +274,8 @@ export function renderPollingOverallTable(result) {
 
 export function renderPollingGoalLine(result) {
   return (
-    `Goal (lag between live and the wait returning <= ${result.capMs / 1000} s for deploys of 1-10 min): ` +
-    `max lag ${sec(result.goal.maxLagMs)} -> ${result.goal.met ? 'MET' : 'NOT MET'}`
+    `Goal: the lag between \`live\` and the wait returning stays at or under ${result.capMs / 1000} s for deploys ` +
+    `of 1 to 10 minutes. Measured: max lag ${sec(result.goal.maxLagMs)}, **${result.goal.met ? 'met' : 'NOT met'}**.`
   );
 }
 
@@ -318,7 +318,7 @@ All ${result.overall.adaptive.deploys} deploys:
 
 ${renderPollingOverallTable(result)}
 
-${renderPollingGoalLine(result)}.
+${renderPollingGoalLine(result)}
 `;
 }
 

@@ -5,11 +5,11 @@
  * the raw dump never passes through Node, which is what keeps db-backup close to pg_dump's own speed
  * (docs/benchmarks.md). Without the command, Node's zlib does it in-process.
  */
-import { accessSync, closeSync, constants, createWriteStream } from 'node:fs';
-import path from 'node:path';
+import { closeSync, createWriteStream } from 'node:fs';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { killChild, spawnTool, stdinSink } from '../util/child.js';
+import { findOnPath } from '../util/path.js';
 import { type Compression, compressor, decompressor } from './compression.js';
 import { CountingStream } from './hashing.js';
 
@@ -81,24 +81,4 @@ export function startCodec(c: Compression, direction: Direction, to?: number | W
     outputBytes: () => counted.bytes,
     kill: () => stream.destroy(),
   };
-}
-
-const found = new Map<string, string | undefined>();
-
-function findOnPath(name: string): string | undefined {
-  if (found.has(name)) return found.get(name);
-  let hit: string | undefined;
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      hit = candidate;
-      break;
-    } catch {
-      // not here
-    }
-  }
-  found.set(name, hit);
-  return hit;
 }

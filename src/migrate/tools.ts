@@ -43,11 +43,12 @@
  * A `command` given with another tool replaces that tool's `up` only: down, status and snapshot stay the
  * tool's own.
  */
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigurationError, ExternalError, inputError } from '../errors.js';
 import { parseYamlBlock } from '../inputs.js';
 import type { PgConnection } from '../postgres/connection.js';
+import { findOnPath } from '../util/path.js';
 
 export type ExternalTool = 'knex' | 'alembic' | 'prisma' | 'supabase' | 'command';
 export const EXTERNAL_TOOLS: readonly ExternalTool[] = ['knex', 'alembic', 'prisma', 'supabase', 'command'];
@@ -329,7 +330,7 @@ function knexPlan(o: ToolPlanOptions, dir: string, given: boolean, env: Record<s
 function alembicPlan(o: ToolPlanOptions, dir: string, given: boolean, env: Record<string, string>): ToolPlan {
   const ini = path.join(dir, 'alembic.ini');
   const config = given && isFile(path.resolve(o.cwd, ini)) ? ['-c', pathArg(ini)] : [];
-  const program = onPath('alembic', env.PATH) ? ['alembic'] : ['python3', '-m', 'alembic'];
+  const program = findOnPath('alembic', env.PATH) ? ['alembic'] : ['python3', '-m', 'alembic'];
   const alembic = (...args: string[]) => [...program, ...config, ...args];
   // Keep __pycache__ out of the user's checkout.
   if (env.PYTHONDONTWRITEBYTECODE === undefined) env.PYTHONDONTWRITEBYTECODE = '1';
@@ -412,22 +413,6 @@ function isFile(p: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** Whether `program` is an executable file in one of PATH's directories. */
-function onPath(program: string, pathVar: string | undefined): boolean {
-  for (const dir of (pathVar ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, program);
-    if (!existsSync(candidate)) continue;
-    try {
-      accessSync(candidate, constants.X_OK);
-      if (statSync(candidate).isFile()) return true;
-    } catch {
-      // not executable: keep looking
-    }
-  }
-  return false;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ import { RenderClient } from '../src/render/client.js';
 import { parseSmokeOptions } from '../src/smoke/config.js';
 import { LocalHost } from '../src/ssh/host.js';
 import { createS3Store, type S3Store } from '../src/storage/s3.js';
-import { parseBlueGreenConfig, SETTLE_MS } from '../src/switch/config.js';
+import { parseBlueGreenConfig, switchOptions } from '../src/switch/config.js';
 import { HttpProbe } from '../src/switch/health.js';
 import { type Colour, otherColour } from '../src/switch/types.js';
 import { startGitHubSim } from '../test/harness/github-sim.js';
@@ -378,17 +378,7 @@ async function main(): Promise<number> {
       };
       const config = parseBlueGreenConfig(new Inputs((name) => switchInputs[name] ?? ''));
       blueGreenSwitch = {
-        options: {
-          to: config.to,
-          steps: config.steps,
-          bakeMs: config.bakeMs,
-          servers: config.servers,
-          health: config.health,
-          verify: config.verify,
-          errorBudget: config.errorBudget,
-          settleMs: SETTLE_MS,
-          holder: `opskit demo, run ${n} (pid ${process.pid})`,
-        },
+        options: switchOptions(config, `opskit demo, run ${n} (pid ${process.pid})`),
         deps: {
           provider: new NginxProvider(host, { ...config.nginx, servers: config.servers }, logger),
           probe: new HttpProbe(),

@@ -5,7 +5,7 @@ import { NginxProvider } from '../../src/nginx/provider.js';
 import { formatShares } from '../../src/nginx/upstream.js';
 import { LocalHost, type Host } from '../../src/ssh/host.js';
 import { openSsh } from '../../src/ssh/ssh.js';
-import { parseBlueGreenConfig, SETTLE_MS, sshKeySecrets } from '../../src/switch/config.js';
+import { parseBlueGreenConfig, sshKeySecrets, switchOptions } from '../../src/switch/config.js';
 import { HostProbe, HttpProbe } from '../../src/switch/health.js';
 import { runSwitch } from '../../src/switch/run.js';
 import { renderStatusSummary, renderSwitchSummary } from '../../src/switch/summary.js';
@@ -44,15 +44,10 @@ await runAction('blue-green-switch', async (ctx) => {
     const result = await runSwitch(
       {
         action: config.action,
-        to: config.to,
-        steps: config.steps,
-        bakeMs: config.bakeMs,
-        servers: config.servers,
-        health: config.health,
-        verify: config.verify,
-        errorBudget: config.errorBudget,
-        settleMs: SETTLE_MS,
-        holder: `${runUrl ?? 'a run'} (pid ${process.pid} on ${os.hostname()}, since ${new Date().toISOString()})`,
+        ...switchOptions(
+          config,
+          `${runUrl ?? 'a run'} (pid ${process.pid} on ${os.hostname()}, since ${new Date().toISOString()})`,
+        ),
       },
       {
         provider,

@@ -3,7 +3,7 @@
  * Nothing is buffered whole and nothing touches the disk unless the store is a directory. With the
  * compression command installed, the producer (pg_dump, tar) writes straight into it (see codec.ts).
  */
-import { Readable, Transform, type Writable } from 'node:stream';
+import { type Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Store } from '../storage/types.js';
 import type { ArchiveCheck } from './check.js';
@@ -89,7 +89,6 @@ export async function writeArchive(
   }
   const encrypted = await encryptStream(compressed, options.encryption);
   encrypted.once('error', (err) => stored.destroy(err));
-  compressed.once('error', (err) => stored.destroy(err));
   const put = target.store.put(target.key, encrypted.pipe(stored));
 
   // The first failure stops every other stage (a dead upload must not leave pg_dump blocked on a full pipe).
@@ -102,8 +101,7 @@ export async function writeArchive(
     check?.kill();
     stored.destroy(err instanceof Error ? err : new Error(String(err)));
   };
-  const settled = await Promise.allSettled([put, ...stages].map((p) => p.catch((err) => (abort(err), undefined))));
-  void settled;
+  await Promise.all([put, ...stages].map((p) => p.catch(abort)));
   if (first !== undefined) throw first;
   const { size } = await put;
   const checked = check ? await check.done : undefined;
@@ -126,21 +124,21 @@ class Tee extends Transform {
 }
 
 export interface ReadArchive {
-  /** The archive's original bytes (decrypted, decompressed). */
-  stream: Readable;
-  /** Resolves with the sha256 and size of the stored bytes once `stream` has been read to the end. */
+  /** Resolves with the sha256 and size of the stored bytes once they have all been read. */
   stored: Promise<{ sha256: string; sizeBytes: number }>;
+  /** Settles when the decompressed bytes have all been written to `to`. */
+  done: Promise<void>;
 }
 
 /**
- * Reads an archive back: stored bytes → sha256 → decrypt → decompress. `to`: where the decompressed
- * bytes go instead of `stream` (a file descriptor or a child's stdin; see startCodec).
+ * Reads an archive back: stored bytes → sha256 → decrypt → decompress into `to` (a file descriptor or a
+ * child's stdin, which the decompressor takes over; see startCodec).
  */
 export async function readArchive(
   source: { store: Store; key: string },
   options: { compression: Compression; encryption?: EncryptionRecord; keys: DecryptionKeys },
-  to?: number | Writable,
-): Promise<ReadArchive & { done: Promise<void> }> {
+  to: number | Writable,
+): Promise<ReadArchive> {
   const body = await source.store.get(source.key);
   const hasher = new HashingStream();
   body.once('error', (err) => hasher.destroy(err));
@@ -158,5 +156,5 @@ export async function readArchive(
   stored.catch(() => codec.kill());
   const done = Promise.all([fed, codec.done]).then(() => undefined);
   done.catch(() => undefined);
-  return { stream: codec.output ?? Readable.from([]), stored, done };
+  return { stored, done };
 }

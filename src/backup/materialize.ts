@@ -9,7 +9,7 @@ import path from 'node:path';
 import { ExternalError } from '../errors.js';
 import type { Store } from '../storage/types.js';
 import { killChild, spawnTool } from '../util/child.js';
-import { readArchive } from './archive.js';
+import { type ReadArchive, readArchive } from './archive.js';
 import type { DecryptionKeys } from './encryption.js';
 import type { BackupManifest } from './manifest.js';
 
@@ -30,7 +30,7 @@ export async function materializeArchive(
   try {
     const options = { compression: manifest.compression, encryption: manifest.encryption, keys };
     let target: string;
-    let read: Awaited<ReturnType<typeof readArchive>>;
+    let read: ReadArchive;
     if (manifest.format === 'directory') {
       target = path.join(dir, 'dump');
       await mkdir(target);

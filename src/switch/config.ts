@@ -3,7 +3,7 @@ import { ConfigurationError, inputError } from '../errors.js';
 import { type Inputs, parseInteger, parseTextMatcher } from '../inputs.js';
 import { parseCommandLine } from '../nginx/command.js';
 import type { SshOptions } from '../ssh/ssh.js';
-import { COLOURS, type Colour, type HealthOptions, type VerifyOptions } from './types.js';
+import { COLOURS, type Colour, type HealthOptions, type SwitchOptions, type VerifyOptions } from './types.js';
 
 export const ACTIONS = ['switch', 'rollback', 'status'] as const;
 export const PROVIDERS = ['nginx'] as const;
@@ -41,6 +41,21 @@ export const HEALTH_INTERVAL_MS = 1000;
 export const VERIFY_INTERVAL_MS = 250;
 export const VERIFY_TIMEOUT_MS = 5000;
 export const SETTLE_MS = 10_000;
+
+/** The switch's options from the parsed inputs (all but `action`); `holder` names who takes the lock. */
+export function switchOptions(config: BlueGreenConfig, holder: string): Omit<SwitchOptions, 'action'> {
+  return {
+    to: config.to,
+    steps: config.steps,
+    bakeMs: config.bakeMs,
+    servers: config.servers,
+    health: config.health,
+    verify: config.verify,
+    errorBudget: config.errorBudget,
+    settleMs: SETTLE_MS,
+    holder,
+  };
+}
 
 export function parseBlueGreenConfig(inputs: Inputs): BlueGreenConfig {
   const action = inputs.enum('action', ACTIONS, 'switch');

@@ -79,7 +79,11 @@ export async function writeArchive(
   }
 
   const stored = new HashingStream(options.onProgress);
-  let compressed = codec.output!;
+  // A pipe hands Node 64 KiB at a time; every stage after it (tee, hash, encryption, the write)
+  // costs per chunk, so they get 1 MiB chunks instead.
+  const output = codec.output!;
+  let compressed: Readable = output.pipe(new Coalesce(1 << 20));
+  output.once('error', (err) => compressed.destroy(err));
   compressed.once('error', (err) => stored.destroy(err));
   if (check) {
     const tee = new Tee(check.input);
@@ -120,6 +124,27 @@ class Tee extends Transform {
   override _flush(done: (err?: Error | null) => void): void {
     this.side.end();
     done();
+  }
+}
+
+/** Passes bytes through in chunks of at least `size` bytes (the last one may be shorter). */
+export class Coalesce extends Transform {
+  private parts: Buffer[] = [];
+  private length = 0;
+  constructor(private readonly size: number) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null, data?: Buffer) => void): void {
+    this.parts.push(chunk);
+    this.length += chunk.length;
+    if (this.length < this.size) return done();
+    const out = this.parts.length === 1 ? chunk : Buffer.concat(this.parts, this.length);
+    this.parts = [];
+    this.length = 0;
+    done(null, out);
+  }
+  override _flush(done: (err?: Error | null, data?: Buffer) => void): void {
+    done(null, this.length ? Buffer.concat(this.parts, this.length) : undefined);
   }
 }
 

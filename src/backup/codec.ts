@@ -6,6 +6,7 @@
  * (docs/benchmarks.md). Without the command, Node's zlib does it in-process.
  */
 import { closeSync, createWriteStream } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { killChild, spawnTool, stdinSink } from '../util/child.js';
@@ -38,7 +39,9 @@ export function codecCommand(c: Compression, direction: Direction): { command: s
   if (direction === 'decompress') return { command, args: c.algo === 'zstd' ? ['-d', '-c', '-v'] : ['-d', '-c'] };
   const level = c.level ?? (c.algo === 'gzip' ? 6 : 1);
   // zstd writes a content checksum by default; -q keeps its stderr for errors.
-  return { command, args: ['-q', '-c', `-${level}`] };
+  // zstd compresses on every core (up to 8): beside pg_dump and the server, one core is the bottleneck.
+  const threads = c.algo === 'zstd' ? [`-T${Math.min(availableParallelism(), 8)}`] : [];
+  return { command, args: ['-q', '-c', `-${level}`, ...threads] };
 }
 
 /**

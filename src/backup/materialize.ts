@@ -7,6 +7,7 @@ import { closeSync, openSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ExternalError } from '../errors.js';
+import { type OffsetsResult, setDataOffsets } from '../postgres/archive-offsets.js';
 import type { Store } from '../storage/types.js';
 import { killChild, spawnTool } from '../util/child.js';
 import { type ReadArchive, readArchive } from './archive.js';
@@ -16,6 +17,8 @@ import type { BackupManifest } from './manifest.js';
 export interface LocalArchive {
   /** A file (custom, plain, rdb) or a directory (directory format). */
   path: string;
+  /** Custom format: whether the data offsets were written into its TOC (archive-offsets.ts). */
+  offsets?: OffsetsResult;
   cleanup(): Promise<void>;
 }
 
@@ -56,7 +59,9 @@ export async function materializeArchive(
         `the backup at ${source.store.uri(source.key)} does not match its manifest (sha256 ${stored.sha256.slice(0, 12)}…, manifest says ${manifest.sha256.slice(0, 12)}…): it was altered or truncated; nothing was restored`,
       );
     }
-    return { path: target, cleanup };
+    // Only now, with the bytes proven, is the temp copy touched: its TOC gets the data offsets.
+    const offsets = manifest.format === 'custom' ? setDataOffsets(target) : undefined;
+    return { path: target, offsets, cleanup };
   } catch (err) {
     await cleanup();
     if (err instanceof Mismatch || (err instanceof Error && err.name === 'ConfigurationError')) throw err;

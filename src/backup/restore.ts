@@ -93,6 +93,12 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
     const tRead = performance.now();
     const local = await materializeArchive({ store: o.backup.store, key: o.backup.archiveKey }, m, o.keys, o.tempDir);
     o.logger.info(`archive read back whole and its sha256 matches the manifest (${seconds(tRead)})`);
+    if (local.offsets)
+      o.logger.debug(
+        'patched' in local.offsets
+          ? `data offsets written into the archive's table of contents: ${local.offsets.patched} blocks`
+          : `data offsets left unset (${local.offsets.skipped}); pg_restore scans for each block`,
+      );
     try {
       // The sha256 and compression checksums have proven the bytes; a clean restore replaces a live
       // database, so there the archive's every block is read once more before anything is dropped.

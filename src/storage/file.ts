@@ -101,7 +101,8 @@ export function createFileStore(rootDir: string): FileStore {
       await handle.close();
       throw notFound(uri(key));
     }
-    return handle.createReadStream();
+    // 1 MiB reads: the read-back hashes every byte, and 64 KiB chunks cost it twice the time.
+    return handle.createReadStream({ highWaterMark: 1 << 20 });
   }
 
   async function list(prefix: string): Promise<StoredObject[]> {

@@ -227,8 +227,10 @@ ${table(['goal', 'measured', 'result'], [smokeGoalRow(smoke), coldGoalRow(cold),
 - The db part needs a PostgreSQL server install (\`/usr/lib/postgresql/<major>/bin\` with initdb, pg_ctl, pg_dump,
   pg_restore, psql; as root it runs the server as the \`postgres\` OS user through \`runuser\`), gzip, bash, and
   GNU time (\`apt-get install -y time\`; optional, for the process-tree figures), and the \`zstd\` command (the
-  action's default compression path). It builds its databases (~1.25 GB) once per run and takes about 6 minutes on 2 cores. \`OPSKIT_BENCH_DB_MIB\` (default 1024) sets the large
-  database's size (the small one is a quarter of it); \`OPSKIT_BENCH_DB_RUNS\` (default ${DB_DEFAULT_RUNS}) and
+  action's default compression path). It builds its three databases (~2.25 GB: a small and a large one of md5-hex
+  text, and one of pgbench-shaped rows the size of the large one) once per run and takes about 10 minutes on 2 cores.
+  \`OPSKIT_BENCH_DB_MIB\` (default 1024) sets the size of the two large databases (the small one is a quarter of
+  it); \`OPSKIT_BENCH_DB_RUNS\` (default ${DB_DEFAULT_RUNS}, both large databases) and
   \`OPSKIT_BENCH_DB_SMALL_RUNS\` (default ${DB_DEFAULT_SMALL_RUNS}) the rounds. It stops PostgreSQL and s3rver and removes
   its temp dirs when it ends, fails or is interrupted (SIGINT, SIGTERM, SIGHUP).
 - The migrate part (\`--only migrate\`, issue 4 acceptance 10: what the pre-migration backup adds to a migration run)

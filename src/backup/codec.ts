@@ -49,10 +49,16 @@ export function codecCommand(c: Compression, direction: Direction): { command: s
  * child's stdin. The codec takes `to` over: this process's handle on it is closed once the codec has
  * it (a command holds its own copy), or when the in-process codec has finished writing into it.
  */
-export function startCodec(c: Compression, direction: Direction, to?: number | Writable): Codec {
+export function startCodec(
+  c: Compression,
+  direction: Direction,
+  to?: number | Writable,
+  /** A command reads its input from this file descriptor instead of `input` (the caller closes it after). */
+  from?: number,
+): Codec {
   const cmd = codecCommand(c, direction);
   if (cmd) {
-    const tool = spawnTool(cmd.command, cmd.args, { stdin: 'pipe', stdout: to ?? 'pipe' });
+    const tool = spawnTool(cmd.command, cmd.args, { stdin: from ?? 'pipe', stdout: to ?? 'pipe' });
     if (typeof to === 'number') closeSync(to);
     else to?.destroy();
     return {

@@ -153,7 +153,7 @@ export function createFileStore(rootDir: string): FileStore {
     }
   }
 
-  return { kind: 'file', root, uri, put, get, list, delete: remove, exists };
+  return { kind: 'file', root, uri, put, get, localPath: (key) => pathOf(key), list, delete: remove, exists };
 }
 
 /** The error every store gives for a missing object: names the URI, status 404. */

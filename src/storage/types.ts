@@ -17,6 +17,11 @@ export interface Store {
   put(key: string, body: Readable, options?: { contentType?: string }): Promise<{ size: number }>;
   /** A stream of the object's bytes; rejects with a clear error naming the URI when it is missing. */
   get(key: string): Promise<Readable>;
+  /**
+   * The object as a local file, when the store is a directory: readers that only hash or hand the bytes to
+   * another process read it there (one reused buffer, no stream) instead of through `get`.
+   */
+  localPath?(key: string): string;
   /** Objects whose key starts with `prefix` (recursively), in no particular order. */
   list(prefix: string): Promise<StoredObject[]>;
   delete(key: string): Promise<void>;

@@ -12,8 +12,8 @@ export interface ChildOptions {
   cwd?: string;
   /** Values to remove from any message built from the tool's output. */
   secrets?: readonly string[];
-  /** stdin: 'pipe' to write into it, 'ignore' otherwise. */
-  stdin?: 'pipe' | 'ignore';
+  /** stdin: 'pipe' to write into it, 'ignore', or a file descriptor to read (the caller keeps and closes its own). */
+  stdin?: 'pipe' | 'ignore' | number;
   /**
    * stdout: 'pipe' to read it as a stream, 'ignore' to drop it, or where it goes instead: a file
    * descriptor, or another child's stdin (the two processes then share one pipe, with no copy through Node).

@@ -104,6 +104,8 @@ describe('verify: full while the backup is written', () => {
     // The store accepts the bytes, then hands back one flipped byte: a disk or bucket that lost a bit.
     const store = {
       ...files,
+      // Read back through get(), where the flip happens, not from the file itself.
+      localPath: undefined,
       async get(key: string) {
         let seen = 0;
         let flipped = false;

@@ -1,9 +1,13 @@
 /** The compression command's arguments, and the 1 MiB re-chunking of the compressed stream. */
 import { describe, expect, it } from '@jest/globals';
-import { availableParallelism } from 'node:os';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import { Coalesce } from '../../src/backup/archive.js';
 import { codecCommand } from '../../src/backup/codec.js';
+import { hashFile } from '../../src/backup/hashing.js';
 
 describe('codecCommand', () => {
   const zstd = codecCommand({ algo: 'zstd', level: 3 }, 'compress');
@@ -42,4 +46,23 @@ describe('Coalesce', () => {
     for await (const chunk of Readable.from([]).pipe(new Coalesce(4096))) out.push(chunk as Buffer);
     expect(out).toEqual([]);
   });
+});
+
+describe('hashFile', () => {
+  it.each([0, 1, (1 << 20) - 1, 1 << 20, (3 << 20) + 7])(
+    'hashes a file of %d bytes like one sha256 over it',
+    async (n) => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'opskit-hash-'));
+      try {
+        const bytes = randomBytes(n);
+        writeFileSync(path.join(dir, 'f'), bytes);
+        expect(await hashFile(path.join(dir, 'f'))).toEqual({
+          sha256: createHash('sha256').update(bytes).digest('hex'),
+          sizeBytes: n,
+        });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -1402,7 +1402,8 @@ zstd level 1 done by the \`zstd\` command on every core (\`-T<cores>\`; installe
 so the raw dump never passes through Node), or by Node's zlib in-process without it (forced with \`OPSKIT_CODEC=node\`); and
 \`verify: full\`, which runs while the backup is written: the compressed stream is teed into
 \`zstd -d | pg_restore --file=/dev/null\`, and after the write only the stored object is read back and its sha256
-compared. db-restore reads the archive back (sha256), decompresses it with \`zstd -d\` straight into a temp file,
+compared (from a directory, through one reused buffer). db-restore checks the archive's sha256 while \`zstd -d\`
+reads the stored file itself (a directory store) and decompresses it straight into a temp file,
 writes the data offsets into that file's table of contents (pg_dump cannot when it streams), runs \`pg_restore --jobs=${result.restoreJobs}\`, then counts the rows exactly over ${result.restoreJobs} connections. A run counts only
 when it exits 0 and sets its outputs; every restore (both ways) is checked for the full row count. Wall time is from
 spawn to exit. Peak RSS is the bundle process's own VmHWM from \`/proc/<pid>/status\`, polled every 100 ms; GNU

@@ -1311,9 +1311,12 @@ function cpuBudget(floor, file, x, cpus) {
     `CPU budget: the floor needs ${s(need(floor))} of CPU (pg_dump ${s(floor.treeCpuSeconds)}, server ` +
     `${s(floor.serverCpuSeconds)}); the backup with its defaults ${s(need(file))} (process tree ` +
     `${s(file.treeCpuSeconds)}: pg_dump, zstd, the check, Node; server ${s(file.serverCpuSeconds)}, with the row ` +
-    `counts). On ${cpus} CPUs no schedule finishes that in under ${mst(boundMs)} = ${x(boundMs)} the floor, so ` +
-    `compression and a full check cost more time than the 1.35× goal leaves on this machine; more cores move ` +
-    `that bound.`
+    `counts). On ${cpus} CPUs no schedule finishes that in under ${mst(boundMs)} = ${x(boundMs)} the floor` +
+    (boundMs / floor.wallMs > GOALS.backupFileMaxRatio
+      ? `, so compression and a full check cost more time than the ${GOALS.backupFileMaxRatio}× goal leaves on ` +
+        `this machine; more cores move that bound.`
+      : `: the ${GOALS.backupFileMaxRatio}× goal is within reach, and what separates the run from that bound is ` +
+        `scheduling (the processes wait on each other through pipes), not work.`)
   );
 }
 
@@ -1360,6 +1363,7 @@ function pgbenchText(result) {
   const z = pgbenchOf(result);
   if (!z) return '';
   const c = (id) => caseOf(z, id);
+  const restoreMs = c('restore').phases?.find((x) => x.name === RESTORE_PHASES.groups[1].name)?.ms;
   return `### Large database, pgbench-shaped rows (${mib(z.sizeBytes)})
 
 1-minute load average of the machine at the start of each round: ${z.loads.map((l) => l.toFixed(1)).join(', ')}.
@@ -1371,6 +1375,12 @@ Ratios (median of the per-round ratios in brackets): db-backup → directory / f
 guides / db-backup → s3rver ${ratio(z.ratios.s3Speedup)} (${ratio(z.ratios.s3SpeedupPerRound)}),
 db-restore / guides' restore ${ratio(z.ratios.restoreToGuide)} (${ratio(z.ratios.restoreToGuidePerRound)});
 stored sizes: db-backup (zstd:1) ${mib(c('backup-file').sizeBytes)}, the guides' gzip ${mib(z.gzipSizeBytes)}.
+
+Findings: rows this compressible make gzip cheap, so the guides' \`pg_dump | gzip\` takes ${ms(c('guide-dump').wallMs)},
+${ratio(c('guide-dump').wallMs / c('floor').wallMs)} the floor. Being ${GOALS.s3MinSpeedup}× faster than the guides' ${ms(c('guide-total').wallMs)} (dump and upload) would take
+${ms(c('guide-total').wallMs / GOALS.s3MinSpeedup)} = ${ratio(c('guide-total').wallMs / GOALS.s3MinSpeedup / c('floor').wallMs)} the floor: on such data the S3 goal asks for a backup faster than
+pg_dump alone, which no pipeline behind pg_dump can be. The restore: pg_restore --jobs=${result.restoreJobs} alone takes
+${mst(restoreMs)} (${rt(restoreMs / c('guide-restore').wallMs)} the guides' restore) of db-restore's ${ms(c('restore').wallMs)}.
 
 ${phaseTable(z)}
 

@@ -8,7 +8,7 @@ import type { Logger } from '../logger.js';
 import type { PgClient } from '../postgres/client.js';
 import { type PgConnection, withClient } from '../postgres/connection.js';
 import type { DumpFormat } from '../postgres/dump.js';
-import { countAsLoaded, databaseExists, rowCounts, rowCountsParallel } from '../postgres/inspect.js';
+import { databaseExists, rowCounts, rowCountsParallel } from '../postgres/inspect.js';
 import { adminClient, createDatabase, dropDatabase, readWholeArchive, restoreArchive } from '../postgres/restore.js';
 import type { Store } from '../storage/types.js';
 import { type BackupResult, backup, compareCounts } from './backup.js';
@@ -113,20 +113,11 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
       }
       const tRestore = performance.now();
       o.logger.info(`restoring into ${name} (${format === 'plain' ? 'psql' : `pg_restore --jobs=${o.jobs}`})`);
-      const target = o.target.withDatabase(name);
-      // Tables are counted as their data is loaded, while pg_restore builds indexes; the rest after it.
-      const early = o.jobs > 1 && format !== 'plain' ? countAsLoaded(target) : undefined;
-      let known: Record<string, number> | undefined;
-      try {
-        await restoreInto(o, admin, client, local, name, format, exists, preRestoreBackup, early);
-      } finally {
-        known = await early?.finish();
-      }
+      await restoreInto(o, admin, client, local, name, format, exists, preRestoreBackup);
       const restoreSeconds = (performance.now() - tRestore) / 1000;
-      o.logger.info(
-        `restored in ${seconds(tRestore)}; ${Object.keys(known ?? {}).length} tables counted meanwhile, counting the rest`,
-      );
-      const counts = await rowCountsParallel(target, o.jobs, known);
+      o.logger.info(`restored in ${seconds(tRestore)}; counting the rows of every table`);
+      const target = o.target.withDatabase(name);
+      const counts = await rowCountsParallel(target, o.jobs);
       const differences = compareCounts(m.tables, counts);
       let dropped = false;
       if (o.drill) {
@@ -181,16 +172,13 @@ async function restoreInto(
   format: DumpFormat,
   exists: boolean,
   preRestore: BackupResult | undefined,
-  early?: ReturnType<typeof countAsLoaded>,
 ): Promise<void> {
   const target = o.target.withDatabase(name);
   if (exists) await dropDatabase(admin, name);
   await createDatabase(admin, name);
   try {
-    await restoreArchive({ target, client, path: local.path, format, jobs: o.jobs, onTableLoaded: early?.loaded });
+    await restoreArchive({ target, client, path: local.path, format, jobs: o.jobs });
   } catch (err) {
-    // Its connection must be gone before the drop, or it could hold the database open.
-    await early?.finish();
     await dropDatabase(admin, name).catch(() => undefined);
     if (!exists) throw err;
     // clean mode: the target was replaced; put it back as it was.

@@ -56,19 +56,14 @@ export async function databaseExists(client: pg.Client, name: string): Promise<b
  * Exact per-table row counts of a database nobody else writes to (a restored one), over up to `jobs`
  * connections at once, the biggest tables first.
  */
-export async function rowCountsParallel(
-  conn: PgConnection,
-  jobs: number,
-  /** Counts already taken (countAsLoaded): those tables are not counted again. */
-  known: Record<string, number> = {},
-): Promise<Record<string, number>> {
+export async function rowCountsParallel(conn: PgConnection, jobs: number): Promise<Record<string, number>> {
   const first = await connect(conn);
   const clients = [first];
   try {
-    const queue = (await userTables(first, 'size')).filter((t) => !(`${t.schema}.${t.name}` in known));
+    const queue = await userTables(first, 'size');
     const width = Math.max(1, Math.min(jobs, queue.length));
     while (clients.length < width) clients.push(await connect(conn));
-    const counts: Record<string, number> = { ...known };
+    const counts: Record<string, number> = {};
     await Promise.all(
       clients.map(async (c) => {
         for (let t = queue.shift(); t; t = queue.shift()) Object.assign(counts, await rowCounts(c, [t]));
@@ -78,46 +73,4 @@ export async function rowCountsParallel(
   } finally {
     await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
   }
-}
-
-/**
- * Counts tables one at a time on one connection as a restore still running names them (its data
- * loaded), so that most counting overlaps the restore's index builds instead of following them. A
- * name that is not exactly one user table (a partition, the same name in two schemas) is left for
- * the count at the end, as is everything after an error: counting early is only a head start.
- */
-export function countAsLoaded(conn: PgConnection): {
-  loaded(table: string): void;
-  /** Waits for the counts under way, closes the connection and returns what was counted. */
-  finish(): Promise<Record<string, number>>;
-} {
-  const counts: Record<string, number> = {};
-  let client: Promise<pg.Client> | undefined;
-  let tables: Promise<TableRef[]> | undefined;
-  let chain = Promise.resolve();
-  let stopped = false;
-  return {
-    loaded(table) {
-      chain = chain
-        .then(async () => {
-          if (stopped) return;
-          client ??= connect(conn);
-          const c = await client;
-          // The first name comes after pg_restore created every table (pre-data runs before any data).
-          tables ??= userTables(c);
-          const match = (await tables).filter((t) => t.name === table);
-          if (match.length === 1) Object.assign(counts, await rowCounts(c, match));
-        })
-        .catch(() => {
-          stopped = true;
-        });
-    },
-    async finish() {
-      await chain;
-      stopped = true;
-      const c = await client?.catch(() => undefined);
-      await c?.end().catch(() => undefined);
-      return counts;
-    },
-  };
 }

@@ -40,11 +40,6 @@ export interface RestoreOptions {
   path: string;
   format: DumpFormat;
   jobs: number;
-  /**
-   * Parallel restores (jobs > 1): called with a table's name as soon as its data is loaded (pg_restore
-   * --verbose says "finished item … TABLE DATA <name>"); nothing after that changes its rows.
-   */
-  onTableLoaded?(table: string): void;
 }
 
 export async function restoreArchive(o: RestoreOptions): Promise<void> {
@@ -65,7 +60,6 @@ export async function restoreArchive(o: RestoreOptions): Promise<void> {
     ).done;
     return;
   }
-  const follow = o.onTableLoaded && o.jobs > 1;
   await spawnTool(
     o.client.bin('pg_restore'),
     [
@@ -75,25 +69,9 @@ export async function restoreArchive(o: RestoreOptions): Promise<void> {
       '--exit-on-error',
       '--no-owner',
       '--no-privileges',
-      ...(follow ? ['--verbose'] : []),
       o.path,
     ],
-    {
-      // Untranslated messages, so that "finished item" reads the same everywhere.
-      env: { ...o.target.env, ...o.client.env, ...(follow ? { LC_ALL: undefined, LC_MESSAGES: 'C' } : {}) },
-      secrets,
-      stdout: 'ignore',
-      ...(follow
-        ? {
-            onStderrLine: (line: string) => {
-              const m = /^pg_restore: finished item \d+ TABLE DATA (.+)$/.exec(line);
-              if (m) o.onTableLoaded!(m[1]!);
-            },
-            // Errors, warnings and their details stay for the error message; --verbose's progress does not.
-            keepStderrLine: (line: string) => !/^pg_restore: (?!error:|warning:|detail:|hint:)/.test(line),
-          }
-        : {}),
-    },
+    { env: { ...o.target.env, ...o.client.env }, secrets, stdout: 'ignore' },
   ).done;
 }
 

@@ -19,10 +19,6 @@ export interface ChildOptions {
    * descriptor, or another child's stdin (the two processes then share one pipe, with no copy through Node).
    */
   stdout?: 'pipe' | 'ignore' | number | Writable;
-  /** Called with each whole line the tool writes to stderr. */
-  onStderrLine?(line: string): void;
-  /** Which stderr lines to keep for error messages (all by default): progress chatter can be left out. */
-  keepStderrLine?(line: string): boolean;
 }
 
 export interface RunningChild {
@@ -44,21 +40,8 @@ export function spawnTool(command: string, args: readonly string[], options: Chi
     stdio: [options.stdin ?? 'ignore', options.stdout ?? 'pipe', 'pipe'],
   });
   let stderr = '';
-  let partial = '';
-  const keep = (text: string) => (stderr = (stderr + text).slice(-STDERR_KEEP));
-  const byLine = options.onStderrLine ?? options.keepStderrLine;
-  const line = (l: string) => {
-    options.onStderrLine?.(l);
-    if (options.keepStderrLine?.(l) ?? true) keep(`${l}\n`);
-  };
   child.stderr!.on('data', (d: Buffer) => {
-    if (!byLine) return keep(d.toString());
-    const lines = (partial + d.toString()).split('\n');
-    partial = lines.pop()!.slice(-STDERR_KEEP);
-    lines.forEach(line);
-  });
-  child.stderr!.once('end', () => {
-    if (byLine && partial) line(partial);
+    stderr = (stderr + d.toString()).slice(-STDERR_KEEP);
   });
   const name = command.split('/').pop() ?? command;
   const done = new Promise<void>((resolve, reject) => {

@@ -191,23 +191,3 @@ describe('sleep', () => {
     expect(Date.now() - started).toBeLessThan(1000);
   });
 });
-
-describe('spawnTool stderr lines', () => {
-  it('hands over every line and keeps only the chosen ones for the error message', async () => {
-    const { spawnTool } = await import('../../src/util/child.js');
-    const seen: string[] = [];
-    const tool = spawnTool(
-      'sh',
-      [
-        '-c',
-        'printf "pg_restore: processing item 1\\npg_restore: error: boom\\npg_restore: fini" >&2; printf "shed\\n" >&2; exit 1',
-      ],
-      {
-        onStderrLine: (l) => seen.push(l),
-        keepStderrLine: (l) => !/^pg_restore: (?!error:)/.test(l),
-      },
-    );
-    await expect(tool.done).rejects.toThrow(/^sh exited with code 1: pg_restore: error: boom$/);
-    expect(seen).toEqual(['pg_restore: processing item 1', 'pg_restore: error: boom', 'pg_restore: finished']);
-  });
-});

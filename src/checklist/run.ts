@@ -142,19 +142,12 @@ export async function runChecklist(o: ChecklistOptions): Promise<ChecklistResult
     })) &&
     (await step('deploy', Boolean(o.deploy), async (it) => {
       result.deploy = await runRender({
-        client: o.deploy!.client,
-        service: { id: o.deploy!.serviceId },
+        ...renderCall(o),
         action: 'deploy',
         commit: o.deploy!.commit,
         imageUrl: o.deploy!.imageUrl,
-        clearCache: false,
-        wait: true,
-        timeoutMs: o.deploy!.timeoutMs,
         cancelOnTimeout: true,
         rollbackOnFailure: true,
-        resumeIfSuspended: false,
-        supersededIsFailure: false,
-        logger: o.logger,
       });
       it.detail = result.deploy.message;
       if (result.deploy.service.dashboardUrl && result.deploy.deployId) {
@@ -242,21 +235,28 @@ async function recover(
 /** The smoke test (or the switch) failed after a successful deploy: put the previous deploy back. */
 async function rollbackApp(o: ChecklistOptions, result: ChecklistResult, entry: ChecklistItem): Promise<boolean> {
   const rb = await runRender({
-    client: o.deploy!.client,
-    service: { id: o.deploy!.serviceId },
+    ...renderCall(o),
     action: 'rollback',
     deployId: result.deploy!.previousDeployId,
-    clearCache: false,
-    wait: true,
-    timeoutMs: o.deploy!.timeoutMs,
     cancelOnTimeout: false,
     rollbackOnFailure: false,
-    resumeIfSuspended: false,
-    supersededIsFailure: false,
-    logger: o.logger,
   });
   entry.detail = rb.message;
   return rb.ok;
+}
+
+/** What the checklist's deploy and rollback share: the service, waiting for the outcome, nothing else changed. */
+function renderCall(o: ChecklistOptions) {
+  return {
+    client: o.deploy!.client,
+    service: { id: o.deploy!.serviceId },
+    clearCache: false,
+    wait: true,
+    timeoutMs: o.deploy!.timeoutMs,
+    resumeIfSuspended: false,
+    supersededIsFailure: false,
+    logger: o.logger,
+  };
 }
 
 /** `traffic on green 100% (was blue 100%)`, or why it failed, which says where traffic is now. */

@@ -129,15 +129,8 @@ export async function runSwitch(options: SwitchOptions, deps: SwitchDeps): Promi
         colour: plan.to,
         share,
         shares: state.shares,
-        ok: outcome.ok,
-        requests: outcome.requests,
-        failed: outcome.failed,
-        matched: outcome.matched,
-        probes: outcome.probes,
-        probeFailures: outcome.probeFailures,
+        ...outcome,
         durationMs: performance.now() - stepStarted,
-        reason: outcome.reason,
-        failures: outcome.failures,
       });
       logger.info(`${label}: ${outcome.ok ? 'passed' : 'FAILED'}: ${describeCounts(outcome, spec)}`);
       if (!outcome.ok) {

@@ -117,12 +117,8 @@ export interface GateReport {
   servers: { server: string; ok: boolean; attempts: number; detail: string }[];
 }
 
-export interface StepReport {
-  index: number;
-  of: number;
-  colour: Colour;
-  share: number;
-  shares: Shares;
+/** What verifying one step found (verify.ts's bake). */
+export interface BakeOutcome {
   ok: boolean;
   /** Verify requests through the load balancer. */
   requests: number;
@@ -136,6 +132,15 @@ export interface StepReport {
   reason?: string;
   /** Up to five failures, for the summary. */
   failures: string[];
+}
+
+/** One step of a switch: its shares and what verifying it found (durationMs: the whole step). */
+export interface StepReport extends BakeOutcome {
+  index: number;
+  of: number;
+  colour: Colour;
+  share: number;
+  shares: Shares;
 }
 
 export interface SwitchResult {

@@ -10,7 +10,7 @@
 import { httpRequest, RequestFailure } from '../http/request.js';
 import type { Logger } from '../logger.js';
 import { formatDuration, sleep } from '../util/time.js';
-import type { Colour, HealthOptions, HealthProbe, VerifyOptions } from './types.js';
+import type { BakeOutcome, Colour, HealthOptions, HealthProbe, VerifyOptions } from './types.js';
 
 export interface BakeSpec {
   /** `step 2/3: green 50%` */
@@ -28,18 +28,6 @@ export interface BakeSpec {
   settleMs: number;
   /** The target's share before this step (what the configuration being replaced gave it). */
   previousShare: number;
-}
-
-export interface BakeOutcome {
-  ok: boolean;
-  requests: number;
-  failed: number;
-  matched: number;
-  probes: number;
-  probeFailures: number;
-  durationMs: number;
-  reason?: string;
-  failures: string[];
 }
 
 const PROGRESS_EVERY_MS = 10_000;

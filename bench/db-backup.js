@@ -463,7 +463,7 @@ export const BACKUP_PHASES = {
   ],
   after: 'read-back (sha256 of the stored object), manifest',
 };
-/** db-restore: read back (sha256) and `zstd -d` into the temp file, pg_restore --jobs, then the row counts. */
+/** db-restore: read back (sha256) and `zstd -d` into the temp file, pg_restore --jobs, then the rows per table. */
 export const RESTORE_PHASES = {
   groups: [
     { name: 'read-back → zstd -d into the temp file', members: [{ name: 'zstd -d', match: isUnzstd }] },
@@ -472,7 +472,7 @@ export const RESTORE_PHASES = {
       members: [{ name: 'pg_restore', match: (c) => isCmd(c, 'pg_restore', '--jobs=') }],
     },
   ],
-  after: `row counts (${RESTORE_JOBS} connections), summary`,
+  after: 'rows per table (from the archive), summary',
 };
 
 /**
@@ -639,6 +639,9 @@ async function restoreOnce(ctx, size, round, manifest, attempt) {
   if (r.outputs['matches-manifest'] !== 'true' || Number(r.outputs.rows) !== size.rows) {
     throw new Error(`db-restore: matches-manifest=${r.outputs['matches-manifest']}, rows=${r.outputs.rows}`);
   }
+  // Its rows come from the archive's COPY data: count them in the database too (outside the timing).
+  const rows = await totalRows(ctx.pg, target);
+  if (rows !== size.rows) throw new Error(`db-restore restored ${rows} rows, expected ${size.rows}`);
   const phases = groupPhasesOf(r.children, r.wallMs, RESTORE_PHASES.groups, RESTORE_PHASES.after);
   await dropDatabase(ctx, target);
   return sample(r, { phases });
@@ -1292,7 +1295,7 @@ export function findings(result) {
       `its dump phase ${mst(phase('backup-s3', D))}, the read-back from s3rver ${mst(phase('backup-s3', R))}.`,
     `db-restore, ${ms(restore.wallMs)} = ${ratio(restore.wallMs / guideRestore)} the guides' ${ms(guideRestore)}: ` +
       `start-up and the manifest ${mst(phase('restore', `before ${rRead}`))}, reading the archive back (sha256) and ` +
-      `\`zstd -d\` into the temp file, then the data offsets into its TOC ${mst(phase('restore', rRead))}, pg_restore --jobs=${result.restoreJobs} ` +
+      `\`zstd -d\` into the temp file, then the data offsets into its TOC and the rows per table counted there ${mst(phase('restore', rRead))}, pg_restore --jobs=${result.restoreJobs} ` +
       `${mst(phase('restore', rRestore))} (alone ${rt(phase('restore', rRestore) / guideRestore)} the guides' ` +
       `restore), ${RESTORE_PHASES.after} ${mst(phase('restore', RESTORE_PHASES.after))}.`,
   ];
@@ -1414,8 +1417,9 @@ so the raw dump never passes through Node), or by Node's zlib in-process without
 \`zstd -d | pg_restore --file=/dev/null\`, and after the write only the stored object is read back and its sha256
 compared (from a directory, through one reused buffer). db-restore checks the archive's sha256 while \`zstd -d\`
 reads the stored file itself (a directory store) and decompresses it straight into a temp file,
-writes the data offsets into that file's table of contents (pg_dump cannot when it streams), runs \`pg_restore --jobs=${result.restoreJobs}\`, then counts the rows exactly over ${result.restoreJobs} connections. A run counts only
-when it exits 0 and sets its outputs; every restore (both ways) is checked for the full row count. Wall time is from
+writes the data offsets into that file's table of contents (pg_dump cannot when it streams), runs \`pg_restore --jobs=${result.restoreJobs}\`, then takes each table's rows from the archive's COPY data, counted while the
+offsets were written (pg_restore loads each table's data whole or fails). A run counts only when it exits 0 and
+sets its outputs; every restore (both ways) is then checked for the full row count with count(*), outside the timing. Wall time is from
 spawn to exit. Peak RSS is the bundle process's own VmHWM from \`/proc/<pid>/status\`, polled every 100 ms; GNU
 time's figure (the largest process of the tree: the bundle, its pg_dump, zstd or pg_restore) is beside it. CPU of
 the process tree is GNU time's user+system (the bundle and its pg_dump, zstd and pg_restore, or the shell

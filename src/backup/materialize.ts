@@ -7,7 +7,7 @@ import { closeSync, openSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ExternalError } from '../errors.js';
-import { type OffsetsResult, setDataOffsets } from '../postgres/archive-offsets.js';
+import { type ArchiveIndex, indexArchive } from '../postgres/archive-index.js';
 import type { Store } from '../storage/types.js';
 import { killChild, spawnTool } from '../util/child.js';
 import { type ReadArchive, readArchive } from './archive.js';
@@ -17,8 +17,8 @@ import type { BackupManifest } from './manifest.js';
 export interface LocalArchive {
   /** A file (custom, plain, rdb) or a directory (directory format). */
   path: string;
-  /** Custom format: whether the data offsets were written into its TOC (archive-offsets.ts). */
-  offsets?: OffsetsResult;
+  /** Custom format: its data offsets (written into its TOC) and rows per table (archive-index.ts). */
+  index?: ArchiveIndex;
   cleanup(): Promise<void>;
 }
 
@@ -60,8 +60,8 @@ export async function materializeArchive(
       );
     }
     // Only now, with the bytes proven, is the temp copy touched: its TOC gets the data offsets.
-    const offsets = manifest.format === 'custom' ? setDataOffsets(target) : undefined;
-    return { path: target, offsets, cleanup };
+    const index = manifest.format === 'custom' ? indexArchive(target) : undefined;
+    return { path: target, index, cleanup };
   } catch (err) {
     await cleanup();
     if (err instanceof Mismatch || (err instanceof Error && err.name === 'ConfigurationError')) throw err;

@@ -15,7 +15,7 @@ export function renderRestoreSummary(r: RestoreResult, drill: boolean): string {
         ['Restored from', `\`${r.restoredFrom}\``],
         ['Database', drill ? `${r.database} (dropped after the drill)` : r.database],
         ['Time to restore', `${r.restoreSeconds}s (${r.durationSeconds}s with download and verification)`],
-        ['Tables / rows', `${r.tables} / ${r.rows}`],
+        ['Tables / rows', `${r.tables} / ${r.rows} (${countedHow(r)})`],
         ['Matches manifest', ok ? 'yes' : 'no'],
         ['Pre-restore backup', r.preRestoreBackup ? `\`${r.preRestoreBackup.uri}\`` : ''],
       ],
@@ -29,4 +29,13 @@ export function renderRestoreSummary(r: RestoreResult, drill: boolean): string {
         .join('\n')}`,
     );
   return fitSummary(parts.join('\n\n') + '\n');
+}
+
+function countedHow(r: RestoreResult): string {
+  const archive = r.tables - r.countedInDatabase;
+  if (!archive) return 'counted in the database';
+  const fromArchive = "from the archive's COPY data, which pg_restore loaded whole";
+  return r.countedInDatabase
+    ? `${archive} tables ${fromArchive}, ${r.countedInDatabase} counted in the database`
+    : fromArchive;
 }

@@ -54,16 +54,26 @@ export async function databaseExists(client: pg.Client, name: string): Promise<b
 
 /**
  * Exact per-table row counts of a database nobody else writes to (a restored one), over up to `jobs`
- * connections at once, the biggest tables first.
+ * connections at once, the biggest tables first. Tables in `known` (`schema.table` → rows, already
+ * established) are taken from it and not scanned.
  */
-export async function rowCountsParallel(conn: PgConnection, jobs: number): Promise<Record<string, number>> {
+export async function rowCountsParallel(
+  conn: PgConnection,
+  jobs: number,
+  known?: ReadonlyMap<string, number>,
+): Promise<Record<string, number>> {
   const first = await connect(conn);
   const clients = [first];
   try {
-    const queue = await userTables(first, 'size');
+    const counts: Record<string, number> = {};
+    const queue: TableRef[] = [];
+    for (const t of await userTables(first, 'size')) {
+      const rows = known?.get(`${t.schema}.${t.name}`);
+      if (rows === undefined) queue.push(t);
+      else counts[`${t.schema}.${t.name}`] = rows;
+    }
     const width = Math.max(1, Math.min(jobs, queue.length));
     while (clients.length < width) clients.push(await connect(conn));
-    const counts: Record<string, number> = {};
     await Promise.all(
       clients.map(async (c) => {
         for (let t = queue.shift(); t; t = queue.shift()) Object.assign(counts, await rowCounts(c, [t]));

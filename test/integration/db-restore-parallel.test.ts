@@ -1,9 +1,12 @@
 /**
  * db-restore with jobs: 2 on a real PostgreSQL, of an archive whose data offsets it writes into the TOC:
  * every table restored with the source's rows, including the same table name in two schemas and a
- * partitioned table (counted once, through its parent).
+ * partitioned table (counted once, through its parent). The rows come from the archive's COPY data
+ * where it has them (the parent's are counted in the database), and a manifest they disagree with
+ * fails the restore.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runAction } from '../harness/action.js';
 import { type PgServer, rowCounts, seedSampleSchema, startPostgres } from '../harness/postgres.js';
@@ -11,6 +14,7 @@ import { tempDir } from '../harness/tmp.js';
 
 let pg: PgServer;
 let dir: Awaited<ReturnType<typeof tempDir>>;
+const dest = () => path.join(dir.path, 'backups');
 
 beforeAll(async () => {
   [pg, dir] = await Promise.all([startPostgres(), tempDir('opskit-restore-parallel-')]);
@@ -32,8 +36,7 @@ afterAll(async () => {
 
 describe('db-restore, jobs: 2', () => {
   it('restores every table with the source row counts', async () => {
-    const dest = path.join(dir.path, 'backups');
-    const backup = await runAction('db-backup', { 'database-url': pg.url('app'), destination: dest });
+    const backup = await runAction('db-backup', { 'database-url': pg.url('app'), destination: dest() });
     expect(backup.code).toBe(0);
     const run = await runAction('db-restore', {
       'database-url': pg.url('postgres'),
@@ -54,5 +57,25 @@ describe('db-restore, jobs: 2', () => {
     expect(run.stdout).toMatch(/data offsets written into the archive's table of contents: \d+ blocks/);
     expect(source['other.pgbench_branches']).toBe(7);
     expect(source['public.events']).toBe(3000);
+    expect(run.summary).toContain(
+      `${tables.length - 1} tables from the archive's COPY data, which pg_restore loaded whole, 1 counted in the database`,
+    );
+  }, 180_000);
+
+  it('fails when the rows of the archive differ from its manifest', async () => {
+    const [name] = (await readdir(dest())).filter((f) => f.endsWith('.manifest.json'));
+    const file = path.join(dest(), name!);
+    const manifest = JSON.parse(await readFile(file, 'utf8'));
+    manifest.tables['other.pgbench_branches'] = 8;
+    await writeFile(file, JSON.stringify(manifest));
+    const run = await runAction('db-restore', {
+      'database-url': pg.url('postgres'),
+      source: file,
+      'target-database': 'copy_again',
+      jobs: '2',
+    });
+    expect(run.code).toBe(1);
+    expect(run.outputs['matches-manifest']).toBe('false');
+    expect(run.stdout).toContain('other.pgbench_branches: 7 rows, expected 8');
   }, 180_000);
 });

@@ -1,12 +1,14 @@
 /**
- * setDataOffsets on real pg_dump output: an archive streamed through a pipe, once patched, carries
+ * indexArchive on real pg_dump output: an archive streamed through a pipe, once patched, carries
  * exactly the offsets pg_dump writes itself when it can seek (only the header's creation time
- * differs), pg_restore --jobs=2 restores it whole, and an archive it cannot read is left as it is.
+ * differs), pg_restore --jobs=2 restores it whole, an archive it cannot read is left as it is, and
+ * the rows it counts per table are the source's (not its lines: values with newlines, empty tables),
+ * with no count where the data is not one COPY row per chunk.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { setDataOffsets } from '../../src/postgres/archive-offsets.js';
+import { indexArchive } from '../../src/postgres/archive-index.js';
 import { type PgServer, rowCounts, seedSampleSchema, startPostgres } from '../harness/postgres.js';
 import { runProcess } from '../harness/process.js';
 import { tempDir } from '../harness/tmp.js';
@@ -16,9 +18,9 @@ let dir: Awaited<ReturnType<typeof tempDir>>;
 const file = (name: string) => path.join(dir.path, name);
 
 /** pg_dump -Fc -Z0 of `db`, to a file it can seek in (`seekable`) or through a pipe (as db-backup runs it). */
-async function dump(db: string, out: string, seekable: boolean): Promise<void> {
+async function dump(db: string, out: string, seekable: boolean, extra: string[] = ['-Z0']): Promise<void> {
   const pgDump = path.join(pg.binDir, 'pg_dump');
-  const args = ['-Fc', '-Z0', '-h', '127.0.0.1', '-p', String(pg.port), '-U', 'opskit', db];
+  const args = ['-Fc', ...extra, '-h', '127.0.0.1', '-p', String(pg.port), '-U', 'opskit', db];
   const script = seekable ? `exec "$0" "$@" -f "$OUT"` : `"$0" "$@" | cat > "$OUT"`;
   const r = await runProcess('sh', ['-c', script, pgDump, ...args], {
     env: { ...process.env, PGPASSWORD: pg.password, OUT: out },
@@ -32,10 +34,19 @@ beforeAll(async () => {
   await seedSampleSchema(pg, 'app', { scale: 1 });
   // Large objects make a BLOBS block (its own layout) between the tables' data.
   await pg.psql(
-    "SELECT lo_from_bytea(0, convert_to(repeat('opskit ', 5000), 'UTF8')) FROM generate_series(1, 3); CREATE TABLE after_blobs AS SELECT g FROM generate_series(1, 1000) g;",
+    `SELECT lo_from_bytea(0, convert_to(repeat('opskit ', 5000), 'UTF8')) FROM generate_series(1, 3);
+     CREATE TABLE after_blobs AS SELECT g FROM generate_series(1, 1000) g;
+     CREATE TABLE notes AS SELECT g AS id, 'first line' || chr(10) || '\\.' || chr(10) || g AS body FROM generate_series(1, 50) g;
+     CREATE TABLE slashes AS SELECT '\\.' || g AS v FROM generate_series(1, 5) g;
+     CREATE TABLE "Empty one" (x int);`,
     'app',
   );
-  await Promise.all([dump('app', file('seekable.dump'), true), dump('app', file('piped.dump'), false)]);
+  await Promise.all([
+    dump('app', file('seekable.dump'), true),
+    dump('app', file('piped.dump'), false),
+    dump('app', file('zlib.dump'), false, ['-Z1']),
+    dump('app', file('inserts.dump'), false, ['-Z0', '--inserts']),
+  ]);
 }, 180_000);
 
 afterAll(async () => {
@@ -50,7 +61,7 @@ function differences(a: Buffer, b: Buffer): number[] {
   return out;
 }
 
-describe('setDataOffsets', () => {
+describe('indexArchive: offsets', () => {
   it('writes the offsets pg_dump writes when it can seek', async () => {
     const listing = (await runProcess(path.join(pg.binDir, 'pg_restore'), ['-l', file('seekable.dump')])).stdout;
     const seekable = readFileSync(file('seekable.dump'));
@@ -59,7 +70,7 @@ describe('setDataOffsets', () => {
     expect(before.some((i) => i > 64)).toBe(true);
 
     copyFileSync(file('piped.dump'), file('patched.dump'));
-    const result = setDataOffsets(file('patched.dump'));
+    const result = indexArchive(file('patched.dump')).offsets;
     // Every block of data pg_restore lists: each table's, and the large objects'.
     const blocks = listing.split('\n').filter((l) => / (TABLE DATA|BLOBS) /.test(l));
     expect(blocks.length).toBeGreaterThanOrEqual(6);
@@ -71,7 +82,7 @@ describe('setDataOffsets', () => {
 
   it('leaves an archive whose offsets are set as it is', () => {
     copyFileSync(file('seekable.dump'), file('again.dump'));
-    expect(setDataOffsets(file('again.dump'))).toEqual({ skipped: 'the offsets are already set' });
+    expect(indexArchive(file('again.dump')).offsets).toEqual({ skipped: 'the offsets are already set' });
     expect(readFileSync(file('again.dump')).equals(readFileSync(file('seekable.dump')))).toBe(true);
   });
 
@@ -106,7 +117,30 @@ describe('setDataOffsets', () => {
   ])('leaves an archive it cannot read as it is (%s)', (_name, damage, reason) => {
     const damaged = damage(readFileSync(file('piped.dump')));
     writeFileSync(file('damaged.dump'), damaged);
-    expect(setDataOffsets(file('damaged.dump'))).toEqual({ skipped: reason });
+    expect(indexArchive(file('damaged.dump'))).toEqual({ offsets: { skipped: reason } });
     expect(readFileSync(file('damaged.dump')).equals(damaged)).toBe(true);
+  });
+});
+
+describe('indexArchive: rows', () => {
+  it("counts each table's rows, as the source has them", async () => {
+    const source = await rowCounts(pg, 'app');
+    expect(source['public.notes']).toBe(50);
+    expect(source['public.Empty one']).toBe(0);
+    expect(source['public.slashes']).toBe(5);
+    copyFileSync(file('piped.dump'), file('rows.dump'));
+    const { rows } = indexArchive(file('rows.dump'));
+    expect(Object.fromEntries([...rows!].sort())).toEqual(source);
+    // Offsets already written by pg_dump do not stop the count.
+    copyFileSync(file('seekable.dump'), file('seekable-rows.dump'));
+    expect(Object.fromEntries([...indexArchive(file('seekable-rows.dump')).rows!].sort())).toEqual(source);
+  });
+
+  it('gives no count where a chunk is not a row', () => {
+    // Compressed inside (zlib chunks), or INSERT statements instead of COPY rows.
+    expect(indexArchive(file('zlib.dump')).rows).toBeUndefined();
+    const inserts = indexArchive(file('inserts.dump'));
+    expect(inserts.offsets).toEqual({ patched: expect.any(Number) });
+    expect(inserts.rows?.size).toBe(0);
   });
 });

@@ -1295,7 +1295,7 @@ export function findings(result) {
       `its dump phase ${mst(phase('backup-s3', D))}, the read-back from s3rver ${mst(phase('backup-s3', R))}.`,
     `db-restore, ${ms(restore.wallMs)} = ${ratio(restore.wallMs / guideRestore)} the guides' ${ms(guideRestore)}: ` +
       `start-up and the manifest ${mst(phase('restore', `before ${rRead}`))}, reading the archive back (sha256) and ` +
-      `\`zstd -d\` into the temp file, then the data offsets into its TOC and the rows per table counted there ${mst(phase('restore', rRead))}, pg_restore --jobs=${result.restoreJobs} ` +
+      `\`zstd -d\` into the temp file, with the walk for the data offsets and the rows per table beside it ${mst(phase('restore', rRead))}, pg_restore --jobs=${result.restoreJobs} ` +
       `${mst(phase('restore', rRestore))} (alone ${rt(phase('restore', rRestore) / guideRestore)} the guides' ` +
       `restore), ${RESTORE_PHASES.after} ${mst(phase('restore', RESTORE_PHASES.after))}.`,
   ];
@@ -1417,8 +1417,9 @@ so the raw dump never passes through Node), or by Node's zlib in-process without
 \`zstd -d | pg_restore --file=/dev/null\`, and after the write only the stored object is read back and its sha256
 compared (from a directory, through one reused buffer). db-restore checks the archive's sha256 while \`zstd -d\`
 reads the stored file itself (a directory store) and decompresses it straight into a temp file,
-writes the data offsets into that file's table of contents (pg_dump cannot when it streams), runs \`pg_restore --jobs=${result.restoreJobs}\`, then takes each table's rows from the archive's COPY data, counted while the
-offsets were written (pg_restore loads each table's data whole or fails). A run counts only when it exits 0 and
+walks that file as it is written for the data offsets, which it writes into the file's table of contents once the sha256
+has matched (pg_dump cannot when it streams), runs \`pg_restore --jobs=${result.restoreJobs}\`, then takes each table's rows
+from the archive's COPY data, counted in the same walk (pg_restore loads each table's data whole or fails). A run counts only when it exits 0 and
 sets its outputs; every restore (both ways) is then checked for the full row count with count(*), outside the timing. Wall time is from
 spawn to exit. Peak RSS is the bundle process's own VmHWM from \`/proc/<pid>/status\`, polled every 100 ms; GNU
 time's figure (the largest process of the tree: the bundle, its pg_dump, zstd or pg_restore) is beside it. CPU of

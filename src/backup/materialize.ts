@@ -2,12 +2,14 @@
  * Reads an archive back from its store into a local file (or directory for the directory format),
  * checking the stored bytes' sha256 and every compression checksum on the way. Nothing else runs
  * until this has succeeded, so a truncated or altered backup is refused before it can touch a database.
+ * A custom archive is walked while it is written (archive-index.ts: its data offsets, rows per table);
+ * the offsets go into the temp copy only after the sha256 has matched.
  */
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ExternalError } from '../errors.js';
-import { type ArchiveIndex, indexArchive } from '../postgres/archive-index.js';
+import { type ArchiveIndex, type ArchiveWalker, followArchive } from '../postgres/archive-index.js';
 import type { Store } from '../storage/types.js';
 import { killChild, spawnTool } from '../util/child.js';
 import { type ReadArchive, readArchive } from './archive.js';
@@ -30,6 +32,7 @@ export async function materializeArchive(
 ): Promise<LocalArchive> {
   const dir = await mkdtemp(path.join(tempDir, 'opskit-archive-'));
   const cleanup = () => rm(dir, { recursive: true, force: true });
+  let walking: Promise<ArchiveWalker> | undefined;
   try {
     const options = { compression: manifest.compression, encryption: manifest.encryption, keys };
     let target: string;
@@ -51,6 +54,8 @@ export async function materializeArchive(
         closeSync(fd);
         throw err;
       });
+      // A custom archive is walked (offsets, rows) as it is decompressed, not read again after.
+      if (manifest.format === 'custom') walking = followArchive(target, read.done);
       await read.done;
     }
     const stored = await read.stored;
@@ -60,9 +65,10 @@ export async function materializeArchive(
       );
     }
     // Only now, with the bytes proven, is the temp copy touched: its TOC gets the data offsets.
-    const index = manifest.format === 'custom' ? indexArchive(target) : undefined;
+    const index = (await walking)?.apply();
     return { path: target, index, cleanup };
   } catch (err) {
+    await walking?.then((w) => w.close()).catch(() => undefined);
     await cleanup();
     if (err instanceof Mismatch || (err instanceof Error && err.name === 'ConfigurationError')) throw err;
     const message = err instanceof Error ? err.message : String(err);

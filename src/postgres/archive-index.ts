@@ -1,6 +1,7 @@
 /**
- * One pass over a custom-format archive that pg_dump streamed to a pipe: writes the data offsets
- * into its TOC, and counts the rows of each table's data.
+ * One pass over a custom-format archive that pg_dump streamed to a pipe, possibly while it is
+ * still being written (followArchive): writes the data offsets into its TOC, and counts the rows
+ * of each table's data.
  *
  * Offsets. pg_dump can only record where each table's data starts when it writes to a file it can
  * seek back in; streamed through compression, every TOC entry says "offset not set". A parallel
@@ -9,7 +10,8 @@
  * (docs/benchmarks.md). After the archive is read back into its temp file, this walks the data
  * blocks once, in large reads, and writes each entry's offset into the TOC in place: the TOC
  * keeps its size (a flag byte and 8 offset bytes per entry), exactly as pg_dump rewrites it when
- * it can seek.
+ * it can seek. The walk can follow the file as it is decompressed, so it costs no second read; the
+ * offsets are written only by apply(), once the archive's sha256 has been checked.
  *
  * Rows. Uncompressed (-Z0, what db-backup runs), pg_dump writes each row libpq hands it
  * (PQgetCopyData: always one row at a time) as one chunk of the table's COPY data block, then its
@@ -41,14 +43,18 @@ export interface ArchiveIndex {
 }
 
 class Malformed extends Error {}
+/** The file ends where more is still being written: try again from the last checkpoint. */
+class NeedMore extends Error {}
 
-/** Sequential reader over a file with an 8 MiB window (synchronous: it runs alone, between steps). */
+/** Sequential reader over a file with an 8 MiB window. */
 class Reader {
   private buf = Buffer.allocUnsafe(READ_SIZE);
   private start = 0;
   private length = 0;
   pos = 0;
   intSize = 4;
+  /** While the writer may still append, a short read means "later", not "truncated". */
+  growing = false;
 
   constructor(private readonly fd: number) {}
 
@@ -57,7 +63,9 @@ class Reader {
     if (this.pos >= this.start && this.pos + n <= this.start + this.length) return true;
     this.start = this.pos;
     this.length = readSync(this.fd, this.buf, 0, READ_SIZE, this.pos);
-    return n <= this.length;
+    if (n <= this.length) return true;
+    if (this.growing) throw new NeedMore();
+    return false;
   }
   atEnd(): boolean {
     return !this.has(1);
@@ -100,102 +108,258 @@ interface Entry {
   table?: string;
 }
 
-/** Indexes the archive at `file`, patching its offsets in place; never throws for an archive it does not understand. */
-export function indexArchive(file: string): ArchiveIndex {
-  const fd = openSync(file, 'r+');
-  try {
-    const r = new Reader(fd);
-    if (r.bytes(5).toString('latin1') !== 'PGDMP') return skipped('not a custom-format archive');
-    const [major, minor] = [r.byte(), r.byte(), r.byte()];
-    if (major !== 1 || minor! < 12 || minor! > 15) return skipped(`archive version 1.${minor} is not one we patch`);
-    r.intSize = r.byte();
-    const offSize = r.byte();
-    const format = r.byte();
-    if (r.intSize < 1 || r.intSize > 6 || offSize !== 8 || format !== 1) return skipped('unexpected archive header');
-    // 1.15 names the algorithm (0: none); before, a zlib level (0: none).
-    const compressed = (minor! >= 15 ? r.byte() : r.int()) !== 0;
-    for (let i = 0; i < 7; i++) r.int(); // creation time
-    r.str(); // database
-    r.str(); // server version
-    r.str(); // pg_dump version
-
-    const entries = new Map<number, Entry>();
-    const count = r.int();
-    for (let i = 0; i < count; i++) {
-      const dumpId = r.int();
-      r.int(); // has data dumper
-      for (let s = 0; s < 2; s++) r.str(); // table oid, oid
-      const tag = r.str();
-      const desc = r.str();
-      r.int(); // section
-      r.str(); // defn
-      r.str(); // dropStmt
-      const copyStmt = r.str();
-      const namespace = r.str();
-      r.str(); // tablespace
-      if (minor! >= 14) r.str(); // table access method
-      r.str(); // owner
-      r.str(); // "false" (with oids)
-      while (r.str() !== null); // dependencies
-      const flagAt = r.pos;
-      const flag = r.byte();
-      r.skip(offSize);
-      const table = desc === 'TABLE DATA' && copyStmt ? `${namespace}.${tag}` : undefined;
-      entries.set(dumpId, { flagAt, flag, table });
-    }
-
-    const found: { entry: Entry; offset: number }[] = [];
-    const rows = new Map<string, number>();
-    while (!r.atEnd()) {
-      const offset = r.pos;
-      const type = r.byte();
-      const dumpId = r.int();
-      const entry = entries.get(dumpId);
-      if (type === BLK_DATA) {
-        const chunks = skipChunks(r);
-        if (entry?.table) rows.set(entry.table, chunks);
-      } else if (type === BLK_BLOBS) while (r.int() !== 0) skipChunks(r);
-      else throw new Malformed(`unknown block type ${type}`);
-      if (entry?.flag === POS_NOT_SET) found.push({ entry, offset });
-    }
-    const patch = Buffer.alloc(1 + offSize);
-    for (const { entry, offset } of found) {
-      patch[0] = POS_SET;
-      patch.writeBigUInt64LE(BigInt(offset), 1);
-      writeSync(fd, patch, 0, patch.length, entry.flagAt);
-    }
-    const set = !found.length && [...entries.values()].some((e) => e.flag === POS_SET);
-    return {
-      offsets: set ? { skipped: 'the offsets are already set' } : { patched: found.length },
-      rows: compressed ? undefined : rows,
-    };
-  } catch (err) {
-    if (err instanceof Malformed) return skipped(err.message);
-    throw err;
-  } finally {
-    closeSync(fd);
-  }
+interface Head {
+  entries: Map<number, Entry>;
+  compressed: boolean;
 }
 
-function skipped(reason: string): ArchiveIndex {
-  return { offsets: { skipped: reason } };
+/** The block being walked: a table's data, or the large objects (each an oid, then its chunks). */
+interface Block {
+  offset: number;
+  type: number;
+  dumpId: number;
+  chunks: number;
+  /** In the chunks of a table's data, or of one large object. */
+  inChunks: boolean;
 }
 
 /**
- * Skips a block's chunks; returns how many there were, less pg_dump's end-of-data marker (a chunk
- * of `\.` and newlines after a table's COPY rows): a COPY text row never starts with `\.`, since
- * every backslash in a value is written as `\\`.
+ * Walks an archive once, possibly while it is still being written (advance() as often as more is
+ * there), then writes the offsets it found (apply(), once the archive has been verified).
  */
-function skipChunks(r: Reader): number {
-  let chunks = 0;
-  for (let n = r.int(); n !== 0; n = r.int()) {
-    if (n < 0) throw new Malformed('negative chunk length');
-    if (n > 8) r.skip(n);
-    else {
-      const chunk = r.bytes(n);
-      if (chunk[0] === 0x5c && chunk[1] === 0x2e) continue;
-    }
-    chunks++;
+export class ArchiveWalker {
+  private readonly fd: number;
+  private readonly r: Reader;
+  private head?: Head;
+  private block: Block | null = null;
+  private readonly found: { entry: Entry; offset: number }[] = [];
+  private readonly rows = new Map<string, number>();
+  private skipped?: string;
+  private done = false;
+  /** How many times it reached the end of what was written so far and waited for more. */
+  waits = 0;
+  // Checkpoint: where to resume when the file ends mid-block.
+  private ckPos = 0;
+  private ckChunks = 0;
+  private ckInChunks = false;
+
+  constructor(private readonly file: string) {
+    this.fd = openSync(file, 'r');
+    this.r = new Reader(this.fd);
   }
-  return chunks;
+
+  /**
+   * Parses as far as the file goes. `growing`: its writer may still append, so stop at its end
+   * (or after `budget` bytes, to let other work run) and wait for more. True once walked whole
+   * (or given up on: an archive it does not understand).
+   */
+  advance(growing: boolean, budget = Infinity): boolean {
+    if (this.done) return true;
+    this.r.growing = growing;
+    try {
+      if (!this.head) {
+        this.r.pos = 0;
+        const head = readHead(this.r);
+        if (typeof head === 'string') return this.finish(head);
+        this.head = head;
+        this.ckPos = this.r.pos;
+      }
+      this.walk(this.r.pos + budget);
+      return this.finish();
+    } catch (err) {
+      if (err instanceof NeedMore) {
+        this.waits++;
+        // A block is checkpointed as soon as it is set, so one that exists is the checkpoint's.
+        this.r.pos = this.ckPos;
+        if (this.block) Object.assign(this.block, { chunks: this.ckChunks, inChunks: this.ckInChunks });
+        return false;
+      }
+      if (err instanceof Malformed) return this.finish(err.message);
+      throw err;
+    }
+  }
+
+  /** Writes the offsets found into the TOC (call only once the bytes are verified) and closes the file. */
+  apply(): ArchiveIndex {
+    this.close();
+    if (!this.done) return { offsets: { skipped: 'the archive was not walked to its end' } };
+    if (this.skipped !== undefined || !this.head) return { offsets: { skipped: this.skipped ?? 'no header' } };
+    if (this.found.length) {
+      const fd = openSync(this.file, 'r+');
+      try {
+        const patch = Buffer.alloc(9);
+        for (const { entry, offset } of this.found) {
+          patch[0] = POS_SET;
+          patch.writeBigUInt64LE(BigInt(offset), 1);
+          writeSync(fd, patch, 0, patch.length, entry.flagAt);
+        }
+      } finally {
+        closeSync(fd);
+      }
+    }
+    const set = !this.found.length && [...this.head.entries.values()].some((e) => e.flag === POS_SET);
+    return {
+      offsets: set ? { skipped: 'the offsets are already set' } : { patched: this.found.length },
+      rows: this.head.compressed ? undefined : this.rows,
+    };
+  }
+
+  close(): void {
+    if (this.open) closeSync(this.fd);
+    this.open = false;
+  }
+  private open = true;
+
+  private finish(skipped?: string): true {
+    this.skipped = skipped;
+    this.done = true;
+    return true;
+  }
+
+  private checkpoint(): void {
+    this.ckPos = this.r.pos;
+    if (this.block) {
+      this.ckChunks = this.block.chunks;
+      this.ckInChunks = this.block.inChunks;
+    }
+  }
+
+  private walk(pauseAt: number): void {
+    const r = this.r;
+    for (;;) {
+      if (!this.block) {
+        this.checkpoint();
+        if (r.pos > pauseAt) throw new NeedMore();
+        if (r.atEnd()) return;
+        const offset = r.pos;
+        const type = r.byte();
+        const dumpId = r.int();
+        if (type !== BLK_DATA && type !== BLK_BLOBS) throw new Malformed(`unknown block type ${type}`);
+        this.block = { offset, type, dumpId, chunks: 0, inChunks: type === BLK_DATA };
+        this.checkpoint();
+      }
+      const block = this.block;
+      if (!block.inChunks) {
+        // Large objects: each one's oid, then its chunks; oid 0 ends the block.
+        if (r.int() === 0) {
+          this.endBlock(block);
+          continue;
+        }
+        block.inChunks = true;
+        this.checkpoint();
+      }
+      // Skipping needs only a chunk's length: its bytes may still be on their way.
+      for (let n = r.int(); n !== 0; n = r.int()) {
+        if (n < 0) throw new Malformed('negative chunk length');
+        if (n > 8) {
+          r.skip(n);
+          block.chunks++;
+        } else if (!isEndMarker(r.bytes(n))) block.chunks++;
+        this.ckPos = r.pos;
+        this.ckChunks = block.chunks;
+        if (r.pos > pauseAt) throw new NeedMore();
+      }
+      if (block.type === BLK_DATA) this.endBlock(block);
+      else {
+        block.inChunks = false;
+        this.checkpoint();
+      }
+    }
+  }
+
+  private endBlock(block: Block): void {
+    const entry = this.head!.entries.get(block.dumpId);
+    if (block.type === BLK_DATA && entry?.table) this.rows.set(entry.table, block.chunks);
+    if (entry?.flag === POS_NOT_SET) this.found.push({ entry, offset: block.offset });
+    this.block = null;
+  }
+}
+
+/** Indexes the archive at `file`, patching its offsets in place; never throws for an archive it does not understand. */
+export function indexArchive(file: string): ArchiveIndex {
+  const walker = new ArchiveWalker(file);
+  try {
+    walker.advance(false);
+    return walker.apply();
+  } finally {
+    walker.close();
+  }
+}
+
+/**
+ * Walks the archive at `file` while its writer appends to it, and to its end once `written` has
+ * settled. The walker's offsets are for apply() once the archive is verified.
+ */
+export async function followArchive(file: string, written: Promise<unknown>): Promise<ArchiveWalker> {
+  let settled = false;
+  const writing = written.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  const walker = new ArchiveWalker(file);
+  try {
+    for (;;) {
+      const growing = !settled;
+      if (walker.advance(growing, growing ? FOLLOW_BUDGET : Infinity) || !growing) return walker;
+      await Promise.race([writing, new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS))]);
+    }
+  } catch (err) {
+    walker.close();
+    throw err;
+  }
+}
+
+/** While following, at most this much is walked before other work (the hashing) gets its turn. */
+const FOLLOW_BUDGET = 64 << 20;
+const FOLLOW_POLL_MS = 20;
+
+/** The header and TOC, or why the archive is not one we walk. */
+function readHead(r: Reader): Head | string {
+  if (r.bytes(5).toString('latin1') !== 'PGDMP') return 'not a custom-format archive';
+  const [major, minor] = [r.byte(), r.byte(), r.byte()];
+  if (major !== 1 || minor! < 12 || minor! > 15) return `archive version 1.${minor} is not one we patch`;
+  r.intSize = r.byte();
+  const offSize = r.byte();
+  const format = r.byte();
+  if (r.intSize < 1 || r.intSize > 6 || offSize !== 8 || format !== 1) return 'unexpected archive header';
+  // 1.15 names the algorithm (0: none); before, a zlib level (0: none).
+  const compressed = (minor! >= 15 ? r.byte() : r.int()) !== 0;
+  for (let i = 0; i < 7; i++) r.int(); // creation time
+  r.str(); // database
+  r.str(); // server version
+  r.str(); // pg_dump version
+
+  const entries = new Map<number, Entry>();
+  const count = r.int();
+  for (let i = 0; i < count; i++) {
+    const dumpId = r.int();
+    r.int(); // has data dumper
+    for (let s = 0; s < 2; s++) r.str(); // table oid, oid
+    const tag = r.str();
+    const desc = r.str();
+    r.int(); // section
+    r.str(); // defn
+    r.str(); // dropStmt
+    const copyStmt = r.str();
+    const namespace = r.str();
+    r.str(); // tablespace
+    if (minor! >= 14) r.str(); // table access method
+    r.str(); // owner
+    r.str(); // "false" (with oids)
+    while (r.str() !== null); // dependencies
+    const flagAt = r.pos;
+    const flag = r.byte();
+    r.skip(offSize);
+    const table = desc === 'TABLE DATA' && copyStmt ? `${namespace}.${tag}` : undefined;
+    entries.set(dumpId, { flagAt, flag, table });
+  }
+  return { entries, compressed };
+}
+
+/**
+ * pg_dump's end-of-data marker (a chunk of `\.` and newlines after a table's COPY rows), which is
+ * no row: a COPY text row never starts with `\.`, since every backslash in a value is written as `\\`.
+ */
+function isEndMarker(chunk: Buffer): boolean {
+  return chunk[0] === 0x5c && chunk[1] === 0x2e;
 }

@@ -6,9 +6,9 @@
  * with no count where the data is not one COPY row per chunk.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { indexArchive } from '../../src/postgres/archive-index.js';
+import { followArchive, indexArchive } from '../../src/postgres/archive-index.js';
 import { type PgServer, rowCounts, seedSampleSchema, startPostgres } from '../harness/postgres.js';
 import { runProcess } from '../harness/process.js';
 import { tempDir } from '../harness/tmp.js';
@@ -142,5 +142,48 @@ describe('indexArchive: rows', () => {
     const inserts = indexArchive(file('inserts.dump'));
     expect(inserts.offsets).toEqual({ patched: expect.any(Number) });
     expect(inserts.rows?.size).toBe(0);
+  });
+});
+
+/** Writes `bytes` to `target` in pieces of odd sizes (splitting integers, strings and chunks), a millisecond apart. */
+async function writeSlowly(target: string, bytes: Buffer): Promise<void> {
+  const fd = openSync(target, 'w');
+  try {
+    for (let at = 0, i = 0; at < bytes.length; i++) {
+      const n = Math.min(bytes.length - at, 65_521 + ((i * 7_919) % 40_009));
+      writeSync(fd, bytes, at, n);
+      at += n;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+describe('followArchive', () => {
+  it('walks an archive while it is being written, as if it had been written whole', async () => {
+    const whole = readFileSync(file('piped.dump'));
+    copyFileSync(file('piped.dump'), file('whole.dump'));
+    const expected = indexArchive(file('whole.dump'));
+
+    const walker = await followArchive(file('growing.dump'), writeSlowly(file('growing.dump'), whole));
+    // It caught up with the writer and waited many times on the way.
+    expect(walker.waits).toBeGreaterThan(5);
+    // Nothing is written into the archive until apply(), which comes after verification.
+    expect(readFileSync(file('growing.dump')).equals(whole)).toBe(true);
+    expect(walker.apply()).toEqual(expected);
+    expect(readFileSync(file('growing.dump')).equals(readFileSync(file('whole.dump')))).toBe(true);
+  });
+
+  it('gives up on an archive whose writer stopped short or failed', async () => {
+    const part = readFileSync(file('piped.dump')).subarray(0, 2_000_000);
+    const short = await followArchive(file('short.dump'), writeSlowly(file('short.dump'), part));
+    expect(short.apply()).toEqual({ offsets: { skipped: 'unexpected end of archive' } });
+    expect(readFileSync(file('short.dump')).equals(part)).toBe(true);
+
+    const failing = writeSlowly(file('failed.dump'), part).then(() => Promise.reject(new Error('read failed')));
+    const failed = await followArchive(file('failed.dump'), failing);
+    await expect(failing).rejects.toThrow('read failed');
+    expect(failed.apply().offsets).toHaveProperty('skipped');
   });
 });

@@ -967,6 +967,29 @@ async function upload(file, endpoint, bucket, key) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// How much of the 2 CPUs the machine gives: every goal here compares a pipeline that runs on both CPUs with
+// one that mostly uses one, so a machine whose second CPU is half taken (a shared core, a noisy neighbour)
+// moves the ratios. The probe: `zstd -1` over 100 MiB of hex, alone, then two at once, best of 3.
+
+export async function cpuProbe(work) {
+  const file = path.join(work, 'cpu-probe.hex');
+  await writeFile(file, randomBytes(50 << 20).toString('hex'));
+  const one = `zstd -q -1 -c ${file} > /dev/null`;
+  const time = async (cmd) => {
+    const t0 = performance.now();
+    await mustRun('bash', ['-c', cmd]);
+    return performance.now() - t0;
+  };
+  const best = async (cmd) => Math.min(await time(cmd), await time(cmd), await time(cmd));
+  const oneMs = await best(one);
+  const twoMs = await best(`${one} & ${one} & wait`);
+  await rm(file, { force: true });
+  return { oneMs, twoMs, ratio: twoMs / oneMs };
+}
+
+const probeText = (p) => `${ratio(p.ratio)} (${ms(p.oneMs)} alone, ${ms(p.twoMs)} two at once)`;
+
+// ---------------------------------------------------------------------------------------------------------------
 // The whole bench
 
 export async function benchDb({ runs = RUNS, smallRuns = SMALL_RUNS, log = () => {} } = {}) {
@@ -989,6 +1012,8 @@ export async function benchDb({ runs = RUNS, smallRuns = SMALL_RUNS, log = () =>
       ctx[`${key}Bundle`] = copy.path;
       bundles[path.relative(root, file)] = copy.sha256;
     }
+    const probeStart = await cpuProbe(work);
+    log(`db: CPU probe: two zstd -1 at once take ${probeText(probeStart)} of one`);
     pg = ctx.pg = await startPostgres({ log });
     s3 = ctx.s3 = await startS3rver({ log });
     const small = {
@@ -1004,6 +1029,8 @@ export async function benchDb({ runs = RUNS, smallRuns = SMALL_RUNS, log = () =>
       await benchSize(ctx, pgbench, runs, GOAL_CASES),
     ];
     const prof = await profile(ctx, large);
+    const probeEnd = await cpuProbe(work);
+    log(`db: CPU probe: two zstd -1 at once take ${probeText(probeEnd)} of one`);
     const result = {
       measuredAt: new Date().toISOString(),
       bundles,
@@ -1012,6 +1039,7 @@ export async function benchDb({ runs = RUNS, smallRuns = SMALL_RUNS, log = () =>
       goals: GOALS,
       sizes,
       profile: prof,
+      cpuProbe: { start: probeStart, end: probeEnd },
       failures: ctx.failures,
     };
     result.verdict = verdict(result);
@@ -1027,6 +1055,17 @@ export async function benchDb({ runs = RUNS, smallRuns = SMALL_RUNS, log = () =>
 
 const caseOf = (size, id) => size.cases.find((c) => c.id === id);
 const actionCases = ['backup-file', 'backup-s3', 'restore'];
+/** The CPU probe's line (empty for results kept from before it was measured). */
+function cpuProbeText(result) {
+  const p = result.cpuProbe;
+  if (!p) return '';
+  return (
+    `CPU probe (the same CPU-bound \`zstd -1\` of 100 MiB, alone and two at once, best of 3): two at once took ` +
+    `${probeText(p.start)} of one before the rounds, ${probeText(p.end)} after (1.00× when both CPUs are whole, ` +
+    `2.00× when they are one).\n`
+  );
+}
+
 /** The pgbench-shaped database of a result; undefined in results kept from before it was measured. */
 const pgbenchOf = (result) => result.sizes.find((z) => z.id === 'pgbench');
 
@@ -1432,7 +1471,7 @@ ${failuresText(result)}### Large database${pgbench ? ', md5-hex text' : ''} (${m
 
 1-minute load average of the machine at the start of each round: ${large.loads.map((l) => l.toFixed(1)).join(', ')}
 (2 CPUs; anything above about 2 means other work competed for the CPUs during the round).
-
+${cpuProbeText(result)}
 ${dbTable(large)}
 
 Ratios (median of the per-round ratios in brackets): db-backup → directory / floor ${ratio(large.ratios.backupFileToFloor)} (${ratio(large.ratios.backupFileToFloorPerRound)}),

@@ -971,7 +971,7 @@ async function upload(file, endpoint, bucket, key) {
 // one that mostly uses one, so a machine whose second CPU is half taken (a shared core, a noisy neighbour)
 // moves the ratios. The probe: `zstd -1` over 100 MiB of hex, alone, then two at once, best of 3.
 
-export async function cpuProbe(work) {
+async function cpuProbe(work) {
   const file = path.join(work, 'cpu-probe.hex');
   await writeFile(file, randomBytes(50 << 20).toString('hex'));
   const one = `zstd -q -1 -c ${file} > /dev/null`;

@@ -32,6 +32,8 @@ const BLK_DATA = 1;
 const BLK_BLOBS = 3;
 const POS_NOT_SET = 1;
 const POS_SET = 2;
+/** Bytes of a data offset in the TOC (the only size we patch). */
+const OFFSET_SIZE = 8;
 const READ_SIZE = 8 << 20;
 
 export type OffsetsResult = { patched: number } | { skipped: string };
@@ -136,7 +138,8 @@ export class ArchiveWalker {
   private readonly rows = new Map<string, number>();
   private skipped?: string;
   private done = false;
-  /** How many times it reached the end of what was written so far and waited for more. */
+  private open = true;
+  /** How many times it stopped to wait for more (at the end of what was written, or its budget spent). */
   waits = 0;
   // Checkpoint: where to resume when the file ends mid-block.
   private ckPos = 0;
@@ -183,11 +186,13 @@ export class ArchiveWalker {
   apply(): ArchiveIndex {
     this.close();
     if (!this.done) return { offsets: { skipped: 'the archive was not walked to its end' } };
-    if (this.skipped !== undefined || !this.head) return { offsets: { skipped: this.skipped ?? 'no header' } };
+    // Walked whole without giving up means its head was read.
+    if (this.skipped !== undefined) return { offsets: { skipped: this.skipped } };
+    const head = this.head!;
     if (this.found.length) {
       const fd = openSync(this.file, 'r+');
       try {
-        const patch = Buffer.alloc(9);
+        const patch = Buffer.alloc(1 + OFFSET_SIZE);
         for (const { entry, offset } of this.found) {
           patch[0] = POS_SET;
           patch.writeBigUInt64LE(BigInt(offset), 1);
@@ -197,10 +202,10 @@ export class ArchiveWalker {
         closeSync(fd);
       }
     }
-    const set = !this.found.length && [...this.head.entries.values()].some((e) => e.flag === POS_SET);
+    const set = !this.found.length && [...head.entries.values()].some((e) => e.flag === POS_SET);
     return {
       offsets: set ? { skipped: 'the offsets are already set' } : { patched: this.found.length },
-      rows: this.head.compressed ? undefined : this.rows,
+      rows: head.compressed ? undefined : this.rows,
     };
   }
 
@@ -208,7 +213,6 @@ export class ArchiveWalker {
     if (this.open) closeSync(this.fd);
     this.open = false;
   }
-  private open = true;
 
   private finish(skipped?: string): true {
     this.skipped = skipped;
@@ -321,7 +325,7 @@ function readHead(r: Reader): Head | string {
   r.intSize = r.byte();
   const offSize = r.byte();
   const format = r.byte();
-  if (r.intSize < 1 || r.intSize > 6 || offSize !== 8 || format !== 1) return 'unexpected archive header';
+  if (r.intSize < 1 || r.intSize > 6 || offSize !== OFFSET_SIZE || format !== 1) return 'unexpected archive header';
   // 1.15 names the algorithm (0: none); before, a zlib level (0: none).
   const compressed = (minor! >= 15 ? r.byte() : r.int()) !== 0;
   for (let i = 0; i < 7; i++) r.int(); // creation time
@@ -349,7 +353,7 @@ function readHead(r: Reader): Head | string {
     while (r.str() !== null); // dependencies
     const flagAt = r.pos;
     const flag = r.byte();
-    r.skip(offSize);
+    r.skip(OFFSET_SIZE);
     const table = desc === 'TABLE DATA' && copyStmt ? `${namespace}.${tag}` : undefined;
     entries.set(dumpId, { flagAt, flag, table });
   }

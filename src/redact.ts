@@ -31,18 +31,36 @@ export function redactHeaders(headers: Record<string, string>, all = false): Rec
   return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, all || isSecretHeader(k) ? MASK : v]));
 }
 
-/** The parts of a value that are secret on their own: a URL's password, each header value. */
-export function secretPartsOfUrl(value: string): string[] {
+/**
+ * The parts of a value that are secret on their own: a URL's password, secret query parameter values.
+ *
+ * `whole: true` is for a URL that is a secret as a whole (a Slack, Teams or Discord webhook, a deploy hook):
+ * for http(s) its path carries the credential (`/services/T…/B…/<token>`), and a server that echoes the path
+ * back in an error would print it. Then the path (as written, decoded, without its leading slash) and each
+ * path segment that looks like an id or token (8+ characters with a digit, or 16+) are secret too; plain words
+ * like `services` or `webhooks` are not, so they stay readable everywhere else.
+ */
+export function secretPartsOfUrl(value: string, options: { whole?: boolean } = {}): string[] {
   try {
     const url = new URL(value);
     const parts: string[] = [];
     if (url.password) parts.push(url.password, safeDecode(url.password));
     for (const [k, v] of url.searchParams) if (SECRET_PARAM.test(k) && v) parts.push(v);
+    if (options.whole && (url.protocol === 'https:' || url.protocol === 'http:') && url.pathname.length > 1) {
+      const pathname = url.pathname;
+      parts.push(pathname, safeDecode(pathname), pathname.slice(1));
+      for (const segment of pathname.split('/')) {
+        if (TOKEN_LIKE.test(segment)) parts.push(segment, safeDecode(segment));
+      }
+    }
     return [...new Set(parts)];
   } catch {
     return [];
   }
 }
+
+/** A path segment that is an id or a token rather than a word: 8+ characters with a digit, or 16+. */
+const TOKEN_LIKE = /^(?=[^/]*\d)[^/]{8,}$|^[^/]{16,}$/;
 
 function safeDecode(s: string): string {
   try {

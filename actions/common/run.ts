@@ -12,7 +12,7 @@ import { scrub, secretPartsOfUrl } from '../../src/redact.js';
 export interface ActionContext {
   inputs: Inputs;
   logger: Logger;
-  /** Mask a value (and, for a URL, its password) in every later log line; remembered for error messages. */
+  /** Mask a value (and, for a URL, its password and a webhook's path) in every later log line; remembered for error messages. */
   secret(value: string | undefined): void;
   secrets: readonly string[];
 }
@@ -32,7 +32,7 @@ export async function runAction(actionName: string, body: (ctx: ActionContext) =
     secrets,
     secret(value) {
       if (!value) return;
-      for (const v of [value, ...secretPartsOfUrl(value)]) {
+      for (const v of [value, ...secretPartsOfUrl(value, { whole: true })]) {
         core.setSecret(v);
         secrets.push(v);
       }

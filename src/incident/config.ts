@@ -5,6 +5,7 @@ import { ConfigurationError, inputError } from '../errors.js';
 import { parseRepository, runContextFromEnv, type Env } from '../github/context.js';
 import { parseOptionalDuration, parseUrl, type Inputs } from '../inputs.js';
 import { PAGERDUTY_EVENTS_URL, PD_DEDUP_KEY_MAX, PD_ROUTING_KEY_LENGTH } from '../notify/pagerduty.js';
+import { secretPartsOfUrl } from '../redact.js';
 import { loadReports } from './reports.js';
 import { validateTemplate } from './template.js';
 import { capLine } from './text.js';
@@ -105,7 +106,10 @@ export async function parseIncidentOptions(inputs: Inputs, env: Env, workspace: 
       run,
       slack,
       pagerduty: routingKey ? { routingKey, url: pagerdutyUrl } : undefined,
-      secrets: [token, slackUrl, routingKey].filter((s) => s.length > 0),
+      // The webhook's path is its credential: a server that echoes the path must not put it in the summary.
+      secrets: [token, slackUrl, ...secretPartsOfUrl(slackUrl, { whole: true }), routingKey].filter(
+        (s) => s.length > 0,
+      ),
     },
   };
 }

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runAction, type ActionRun } from '../harness/action.js';
+import { startHttpServer } from '../harness/http-server.js';
 import { startGitHubSim, type GitHubSim, type SeededRun, type SimIssue } from '../harness/github-sim.js';
 import { startNotifySim, type NotifySim } from '../harness/notify-sim.js';
 import { tempDir } from '../harness/tmp.js';
@@ -518,6 +519,30 @@ describe('post-incident-issue never shows a secret', () => {
     for (const s of [gh.token, notify.pagerduty.routingKey]) {
       expect(gh.issues[0]!.body).not.toContain(s); // scrubbed before posting
       expect(JSON.stringify(notify.slack.messages)).not.toContain(s);
+    }
+  }, 60_000);
+});
+
+describe('post-incident-issue masks the path of a webhook URL', () => {
+  it('keeps the token out of the log when the webhook server echoes the path back', async () => {
+    const token = 'xoxbEchoedTok3nAbCdEfGh';
+    const hookPath = `/services/T0ECHO123/B0ECHO456/${token}`;
+    // A server that names the path it could not find, as proxies and some webhook endpoints do.
+    const echo = await startHttpServer((req, res) => {
+      req.resume();
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end(`no_service: nothing at ${req.url ?? ''} (${(req.url ?? '').split('/').pop() ?? ''})`);
+    });
+    try {
+      const run = await incident({ 'slack-webhook-url': `${echo.url}${hookPath}` });
+      expect(echo.requests.map((r) => r.url)).toEqual([hookPath]);
+      expect(run.stdout).toContain('no_service: nothing at ***');
+      for (const part of [token, hookPath, hookPath.slice(1), 'T0ECHO123', 'B0ECHO456']) {
+        expect(run.visible).not.toContain(part);
+      }
+      expect(run.masked).toEqual(expect.arrayContaining([hookPath, token]));
+    } finally {
+      await echo.close();
     }
   }, 60_000);
 });

@@ -77,6 +77,31 @@ describe('secretPartsOfUrl', () => {
     expect(secretPartsOfUrl('https://user@h.example/x?page=1')).toEqual([]);
     expect(secretPartsOfUrl('not a url')).toEqual([]);
   });
+
+  it('returns the path of a webhook URL that is secret as a whole, and its token-like segments', () => {
+    const slack = 'https://hooks.slack.com/services/T0AB12CD3/B0EF45GH6/aBcDeFgHiJkLmNoPqRsTuVwX';
+    expect(secretPartsOfUrl(slack, { whole: true })).toEqual([
+      '/services/T0AB12CD3/B0EF45GH6/aBcDeFgHiJkLmNoPqRsTuVwX',
+      'services/T0AB12CD3/B0EF45GH6/aBcDeFgHiJkLmNoPqRsTuVwX',
+      'T0AB12CD3',
+      'B0EF45GH6',
+      'aBcDeFgHiJkLmNoPqRsTuVwX',
+    ]);
+    // Plain words stay readable: masking 'services' or 'webhooks' would blank them out of every log line.
+    const discord = 'https://discord.com/api/webhooks/123456789012/to%2Fken-abcdefghijklmnop';
+    const parts = secretPartsOfUrl(discord, { whole: true });
+    expect(parts).toEqual(
+      expect.arrayContaining(['123456789012', 'to%2Fken-abcdefghijklmnop', 'to/ken-abcdefghijklmnop']),
+    );
+    expect(parts).not.toContain('webhooks');
+    expect(parts).not.toContain('api');
+  });
+
+  it('leaves the path alone unless the URL is secret as a whole, and for non-http URLs', () => {
+    expect(secretPartsOfUrl('https://api.example.com/health/v2abcdefgh')).toEqual([]);
+    expect(secretPartsOfUrl('postgres://u:pw1@db.example/app_2024prod', { whole: true })).toEqual(['pw1']);
+    expect(secretPartsOfUrl('https://hooks.example/', { whole: true })).toEqual([]);
+  });
 });
 
 describe('scrub', () => {

@@ -71,11 +71,11 @@ await runAction('checklist', async (ctx) => {
         : undefined,
   });
 
-  core.setOutput('outcome', result.ok ? 'passed' : 'failed');
-  core.setOutput('failed-step', result.failedStep ?? '');
-  core.setOutput('backup-uri', result.backup?.uri ?? '');
-  core.setOutput('deploy-id', result.deploy?.deployId ?? '');
-  core.setOutput('incident-issue-url', result.incidentUrl ?? '');
+  ctx.output('outcome', result.ok ? 'passed' : 'failed');
+  ctx.output('failed-step', result.failedStep ?? '');
+  ctx.output('backup-uri', result.backup?.uri ?? '');
+  ctx.output('deploy-id', result.deploy?.deployId ?? '');
+  ctx.output('incident-issue-url', result.incidentUrl ?? '');
   await core.summary.addRaw(renderChecklistSummary(result)).write();
   if (!result.ok) throw new ExternalError(`the deploy checklist failed at ${result.failedStep}: ${result.failure}`);
 });

@@ -39,6 +39,9 @@ for (let waited = 0; ; waited += 200) {
 process.on('exit', () => rmSync(lock, { recursive: true, force: true }));
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
 
+// Each action knows its action.yml defaults and outputs from actions/common/specs.generated.ts: refresh it first.
+execFileSync(process.execPath, [path.join(root, 'scripts', 'action-spec.js')], { cwd: root, stdio: 'inherit' });
+
 // Compile the TypeScript once (only src/ and actions/, never tests), then bundle the JavaScript.
 // Inside the project, so the compiled files resolve node_modules wherever the bundles go.
 const tmp = path.join(root, 'build', 'ncc');

@@ -162,14 +162,25 @@ export type InputReader = (name: string) => string;
 
 /** Convenience over an InputReader: every parser with defaults, all errors naming the input. */
 export class Inputs {
-  constructor(private readonly read: InputReader) {}
+  /**
+   * @param defaults each input's action.yml default, as the runner passes it (null: an expression): an input
+   *   whose value is its default was not given, so it never counts for `has()`.
+   */
+  constructor(
+    private readonly read: InputReader,
+    private readonly defaults: Readonly<Record<string, string | null>> = {},
+  ) {}
 
   raw(name: string): string {
     return this.read(name).trim();
   }
 
+  /** Whether the step gave this input: not empty, and not left at its default (a runner always passes those). */
   has(name: string): boolean {
-    return this.raw(name) !== '';
+    const value = this.raw(name);
+    if (value === '') return false;
+    const fallback = this.defaults[name];
+    return fallback === undefined || fallback === null || value !== fallback.trim();
   }
 
   required(name: string): string {

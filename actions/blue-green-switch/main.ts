@@ -10,7 +10,7 @@ import { HostProbe, HttpProbe } from '../../src/switch/health.js';
 import { runSwitch } from '../../src/switch/run.js';
 import { renderStatusSummary, renderSwitchSummary } from '../../src/switch/summary.js';
 import type { TrafficState } from '../../src/switch/types.js';
-import { runAction } from '../common/run.js';
+import { type ActionContext, runAction } from '../common/run.js';
 
 await runAction('blue-green-switch', async (ctx) => {
   for (const s of sshKeySecrets(ctx.inputs.raw('ssh-key'))) ctx.secret(s);
@@ -25,7 +25,7 @@ await runAction('blue-green-switch', async (ctx) => {
 
     if (config.action === 'status') {
       const state = await provider.readState();
-      setOutputs(state);
+      setOutputs(ctx, state);
       if (state)
         ctx.logger.info(
           `${provider.where}: live ${state.live}, previous ${state.previous ?? 'none'}, ${formatShares(state.shares)}`,
@@ -57,7 +57,7 @@ await runAction('blue-green-switch', async (ctx) => {
         runUrl,
       },
     );
-    setOutputs(result.now);
+    setOutputs(ctx, result.now);
     await core.summary.addRaw(renderSwitchSummary(result, runUrl, ctx.secrets)).write();
     if (result.error !== undefined) throw result.error;
   } finally {
@@ -65,10 +65,10 @@ await runAction('blue-green-switch', async (ctx) => {
   }
 });
 
-function setOutputs(state: TrafficState | undefined): void {
-  core.setOutput('live', state?.live ?? '');
-  core.setOutput('previous', state?.previous ?? '');
-  core.setOutput('weights', state ? formatShares(state.shares) : '');
+function setOutputs(ctx: ActionContext, state: TrafficState | undefined): void {
+  ctx.output('live', state?.live ?? '');
+  ctx.output('previous', state?.previous ?? '');
+  ctx.output('weights', state ? formatShares(state.shares) : '');
 }
 
 function workflowRunUrl(): string | undefined {

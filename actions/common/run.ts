@@ -8,6 +8,7 @@ import { isUserFacing, errorMessage } from '../../src/errors.js';
 import { Inputs } from '../../src/inputs.js';
 import type { Logger } from '../../src/logger.js';
 import { scrub, secretPartsOfUrl } from '../../src/redact.js';
+import { SPECS } from './specs.generated.js';
 
 export interface ActionContext {
   inputs: Inputs;
@@ -15,6 +16,10 @@ export interface ActionContext {
   /** Mask a value (and, for a URL, its password and a webhook's path) in every later log line; remembered for error messages. */
   secret(value: string | undefined): void;
   secrets: readonly string[];
+  /** Set an output (each declared output not set by the end of the run, success or failure, is set empty). */
+  output(name: string, value: string): void;
+  /** Whether an output was set already. */
+  written(name: string): boolean;
 }
 
 export const coreLogger: Logger = {
@@ -25,9 +30,12 @@ export const coreLogger: Logger = {
 };
 
 export async function runAction(actionName: string, body: (ctx: ActionContext) => Promise<void>): Promise<void> {
+  const spec = SPECS[actionName];
+  if (!spec) throw new Error(`no action.yml spec for '${actionName}' (run npm run docs)`);
   const secrets: string[] = [];
+  const written = new Set<string>();
   const ctx: ActionContext = {
-    inputs: new Inputs((name) => core.getInput(name)),
+    inputs: new Inputs((name) => core.getInput(name), spec.inputs),
     logger: coreLogger,
     secrets,
     secret(value) {
@@ -37,6 +45,12 @@ export async function runAction(actionName: string, body: (ctx: ActionContext) =
         secrets.push(v);
       }
     },
+    output(name, value) {
+      if (!spec.outputs.includes(name)) throw new Error(`output '${name}' is not declared in action.yml`);
+      core.setOutput(name, value);
+      written.add(name);
+    },
+    written: (name) => written.has(name),
   };
   try {
     await body(ctx);
@@ -49,6 +63,9 @@ export async function runAction(actionName: string, body: (ctx: ActionContext) =
       if (err instanceof Error && err.stack) core.debug(scrub(err.stack, secrets));
     }
     process.exitCode = 1;
+  } finally {
+    // A later step reads every documented output: one this run had no value for is there, empty.
+    for (const name of spec.outputs) if (!written.has(name)) core.setOutput(name, '');
   }
 }
 

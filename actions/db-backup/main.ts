@@ -24,10 +24,10 @@ await runAction('db-backup', async (ctx) => {
     logger: ctx.logger,
   });
 
-  core.setOutput('uri', result.uri);
-  core.setOutput('size-bytes', String(result.manifest.sizeBytes));
-  core.setOutput('sha256', result.manifest.sha256);
-  core.setOutput('duration-seconds', String(result.manifest.durationSeconds));
-  core.setOutput('manifest', result.manifestUri);
+  ctx.output('uri', result.uri);
+  ctx.output('size-bytes', String(result.manifest.sizeBytes));
+  ctx.output('sha256', result.manifest.sha256);
+  ctx.output('duration-seconds', String(result.manifest.durationSeconds));
+  ctx.output('manifest', result.manifestUri);
   await core.summary.addRaw(renderBackupSummary(result)).write();
 });

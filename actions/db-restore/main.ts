@@ -39,12 +39,12 @@ await runAction('db-restore', async (ctx) => {
     logger: ctx.logger,
   });
 
-  core.setOutput('restored-from', result.restoredFrom);
-  core.setOutput('database', result.database);
-  core.setOutput('duration-seconds', String(result.durationSeconds));
-  core.setOutput('tables', String(result.tables));
-  core.setOutput('rows', String(result.rows));
-  core.setOutput('matches-manifest', String(result.matchesManifest));
+  ctx.output('restored-from', result.restoredFrom);
+  ctx.output('database', result.database);
+  ctx.output('duration-seconds', String(result.durationSeconds));
+  ctx.output('tables', String(result.tables));
+  ctx.output('rows', String(result.rows));
+  ctx.output('matches-manifest', String(result.matchesManifest));
   await core.summary.addRaw(renderRestoreSummary(result, config.drill)).write();
   if (!result.matchesManifest) {
     throw new ExternalError(

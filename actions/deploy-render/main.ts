@@ -17,9 +17,9 @@ await runAction('deploy-render', async (ctx) => {
   if (!config.apiKey) {
     // Hook only: trigger, report what Render answered; nothing to follow without a key.
     const id = (await triggerHook(config.deployHookUrl!))?.id ?? '';
-    core.setOutput('deploy-id', id);
-    core.setOutput('status', 'triggered');
-    core.setOutput('rolled-back', 'false');
+    ctx.output('deploy-id', id);
+    ctx.output('status', 'triggered');
+    ctx.output('rolled-back', 'false');
     await core.summary
       .addRaw(
         `### ✅ Deploy triggered through the deploy hook${id ? ` (${id})` : ''}\n\nSet api-key to follow it to live.\n`,
@@ -63,13 +63,13 @@ await runAction('deploy-render', async (ctx) => {
     );
   }
 
-  core.setOutput('deploy-id', result.deployId ?? '');
-  core.setOutput('status', result.status);
-  core.setOutput('previous-deploy-id', result.previousDeployId ?? '');
-  core.setOutput('service-url', result.service.serviceDetails?.url ?? '');
-  core.setOutput('rolled-back', String(result.rolledBack && config.action === 'deploy'));
-  core.setOutput('duration-seconds', String(result.durationSeconds));
-  core.setOutput('deployment-id', deployment ? String(deployment.id) : '');
+  ctx.output('deploy-id', result.deployId ?? '');
+  ctx.output('status', result.status);
+  ctx.output('previous-deploy-id', result.previousDeployId ?? '');
+  ctx.output('service-url', result.service.serviceDetails?.url ?? '');
+  ctx.output('rolled-back', String(result.rolledBack && config.action === 'deploy'));
+  ctx.output('duration-seconds', String(result.durationSeconds));
+  ctx.output('deployment-id', deployment ? String(deployment.id) : '');
   core.info(`Render API calls: ${client.stats.calls} (${client.stats.retries} retried)`);
   await core.summary.addRaw(renderDeploySummary(result, { deploymentUrl: deployment?.url, runUrl })).write();
   if (!result.ok) throw new ExternalError(result.message);

@@ -1,17 +1,28 @@
 import * as core from '@actions/core';
 import os from 'node:os';
 import path from 'node:path';
-import { ExternalError } from '../../src/errors.js';
+import { ConfigurationError, ExternalError } from '../../src/errors.js';
 import { parseMigrateConfig } from '../../src/migrate/config.js';
 import { migrate } from '../../src/migrate/migrate.js';
 import { renderMigrateSummary } from '../../src/migrate/summary.js';
 import { createFileStore, parseDestination } from '../../src/storage/index.js';
-import { runAction } from '../common/run.js';
+import { type ActionContext, runAction } from '../common/run.js';
 import { pgClientResolver } from '../common/pg-client.js';
 import { uploadBackupArtifact } from '../common/artifact.js';
 
 await runAction('migrate-with-backup', async (ctx) => {
   for (const name of ['database-url', 'aws-secret-access-key', 'aws-access-key-id']) ctx.secret(ctx.inputs.raw(name));
+  try {
+    await migrateStep(ctx);
+  } catch (err) {
+    // outcome is set on every exit: refused when nothing was tried (bad input, lint refusing a destructive
+    // statement, no backup taken, nothing changed), failed when something else stopped the run.
+    if (!ctx.written('outcome')) ctx.output('outcome', err instanceof ConfigurationError ? 'refused' : 'failed');
+    throw err;
+  }
+});
+
+async function migrateStep(ctx: ActionContext): Promise<void> {
   const cwd = process.env.GITHUB_WORKSPACE || process.cwd();
   const config = parseMigrateConfig(ctx.inputs, cwd);
   const tempDir = process.env.RUNNER_TEMP || os.tmpdir();
@@ -36,12 +47,12 @@ await runAction('migrate-with-backup', async (ctx) => {
   });
 
   if (result.backup && !config.backupDestination) await uploadBackupArtifact(defaultDir, result.backup, ctx.logger);
-  core.setOutput('outcome', result.outcome);
-  core.setOutput('applied', JSON.stringify(result.applied));
-  core.setOutput('pending', JSON.stringify(result.pending));
-  core.setOutput('backup-uri', result.backup?.uri ?? '');
+  ctx.output('outcome', result.outcome);
+  ctx.output('applied', JSON.stringify(result.applied));
+  ctx.output('pending', JSON.stringify(result.pending));
+  ctx.output('backup-uri', result.backup?.uri ?? '');
   await core.summary.addRaw(renderMigrateSummary(result)).write();
   if (result.outcome.startsWith('failed')) {
     throw new ExternalError(`${result.error} (${result.outcome}: ${result.recovery})`);
   }
-});
+}

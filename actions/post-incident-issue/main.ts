@@ -23,9 +23,9 @@ await runAction('post-incident-issue', async (ctx) => {
   });
   const result = await recordIncident(options, { github, logger: ctx.logger });
 
-  core.setOutput('issue-number', result.issue ? String(result.issue.number) : '');
-  core.setOutput('issue-url', result.issue?.url ?? '');
-  core.setOutput('action', result.action);
+  ctx.output('issue-number', result.issue ? String(result.issue.number) : '');
+  ctx.output('issue-url', result.issue?.url ?? '');
+  ctx.output('action', result.action);
   await core.summary.addRaw(renderIncidentSummary(options, result)).write();
 
   const failed = result.notifications.filter((n) => !n.ok);

@@ -15,10 +15,10 @@ await runAction('smoke-test', async (ctx) => {
 
   await mkdir(path.dirname(reportPath), { recursive: true });
   await writeFile(reportPath, JSON.stringify(report, null, 2) + '\n');
-  core.setOutput('passed', String(report.passed));
-  core.setOutput('failed', report.failed.join(','));
-  core.setOutput('report', reportPath);
-  core.setOutput('p95-ms', report.p95Ms === undefined ? '' : String(Math.round(report.p95Ms)));
+  ctx.output('passed', String(report.passed));
+  ctx.output('failed', report.failed.join(','));
+  ctx.output('report', reportPath);
+  ctx.output('p95-ms', report.p95Ms === undefined ? '' : String(Math.round(report.p95Ms)));
   await core.summary.addRaw(renderSmokeSummary(report, reportPath)).write();
 
   const failures = report.checks.filter((c) => !c.passed);

@@ -25,47 +25,74 @@ export interface ChecklistConfig {
   environment: string;
 }
 
+/** The inputs each part reads besides the one that turns it on: given without that part, they are a mistake. */
+const PART_INPUTS = {
+  database: {
+    on: "input 'database-url'",
+    inputs: ['backup-destination', 'migrations-dir', 'compression', 'pg-client', 'lock-timeout', 'allow-destructive'],
+  },
+  render: { on: "input 'render-service-id'", inputs: ['render-api-url', 'commit', 'deploy-timeout'] },
+  smoke: { on: "input 'smoke-url' or 'smoke-checks'", inputs: ['smoke-base-url', 'smoke-headers', 'smoke-timeout'] },
+  github: { on: "input 'github-token'", inputs: ['slack-webhook-url'] },
+} as const;
+
+/**
+ * Every input is parsed and checked, whichever parts run: a bad value is an error even where its part is off, and
+ * an input given for a part that is off (slack-webhook-url without github-token) says what it needs.
+ */
 export function parseChecklistConfig(inputs: Inputs, cwd: string): ChecklistConfig {
   const environment = inputs.string('environment', 'production');
-  let database: ChecklistConfig['database'];
-  if (inputs.has('database-url')) {
-    const dir = inputs.raw('migrations-dir');
-    database = {
-      conn: parsePgUrl('database-url', inputs.raw('database-url')),
-      backupDestination: inputs.raw('backup-destination') || undefined,
-      compression: resolveCompression(parseCompression('compression', inputs.raw('compression'))),
-      pgClient: parsePgClientSpec('pg-client', inputs.raw('pg-client') || 'auto'),
-      migrationsDir: dir ? path.resolve(cwd, dir) : undefined,
-      lockTimeoutMs: inputs.duration('lock-timeout', '5s'),
-      allowDestructive: inputs.boolean('allow-destructive', false),
-    };
-  } else if (inputs.has('migrations-dir') || inputs.has('backup-destination')) {
-    throw new ConfigurationError("inputs 'migrations-dir' and 'backup-destination' need input 'database-url'");
-  }
-  let render: ChecklistConfig['render'];
-  if (inputs.has('render-service-id') || inputs.has('render-api-key')) {
-    const serviceId = inputs.required('render-service-id');
-    if (!/^srv-[a-z0-9]+$/i.test(serviceId))
-      throw new ConfigurationError(
-        `input 'render-service-id': expected a Render service id like srv-abc123, got '${serviceId}'`,
-      );
-    render = {
-      apiKey: inputs.required('render-api-key'),
-      apiUrl: (inputs.url('render-api-url') ?? new URL('https://api.render.com/v1')).toString().replace(/\/$/, ''),
-      serviceId,
-      commit: inputs.raw('commit') || undefined,
-      timeoutMs: inputs.duration('deploy-timeout', '30m'),
-    };
-  }
-  const smoke = inputs.has('smoke-url') || inputs.has('smoke-checks') ? parseSmoke(inputs) : undefined;
-  const token = inputs.raw('github-token');
-  const github = token
-    ? {
-        token,
-        severity: inputs.enum('severity', SEVERITIES, 'P2'),
-        slackWebhookUrl: inputs.url('slack-webhook-url', ['https:', 'http:'])?.toString(),
-      }
+  const dir = inputs.raw('migrations-dir');
+  const databaseParts = {
+    backupDestination: inputs.raw('backup-destination') || undefined,
+    compression: resolveCompression(parseCompression('compression', inputs.raw('compression') || 'auto')),
+    pgClient: parsePgClientSpec('pg-client', inputs.raw('pg-client') || 'auto'),
+    migrationsDir: dir ? path.resolve(cwd, dir) : undefined,
+    lockTimeoutMs: inputs.duration('lock-timeout', '5s'),
+    allowDestructive: inputs.boolean('allow-destructive', false),
+  };
+  const database: ChecklistConfig['database'] = inputs.has('database-url')
+    ? { conn: parsePgUrl('database-url', inputs.raw('database-url')), ...databaseParts }
     : undefined;
+
+  const serviceId = inputs.raw('render-service-id');
+  if (serviceId && !/^srv-[a-z0-9]+$/i.test(serviceId))
+    throw new ConfigurationError(
+      `input 'render-service-id': expected a Render service id like srv-abc123, got '${serviceId}'`,
+    );
+  const renderParts = {
+    apiUrl: (inputs.url('render-api-url') ?? new URL('https://api.render.com/v1')).toString().replace(/\/$/, ''),
+    commit: inputs.raw('commit') || undefined,
+    timeoutMs: inputs.duration('deploy-timeout', '30m'),
+  };
+  if (renderParts.commit && !/^[0-9a-f]{7,40}$/i.test(renderParts.commit))
+    throw new ConfigurationError(
+      `input 'commit': expected a Git commit SHA (7 to 40 hex characters), got '${renderParts.commit}'`,
+    );
+  const render: ChecklistConfig['render'] =
+    serviceId || inputs.has('render-api-key')
+      ? { apiKey: inputs.required('render-api-key'), serviceId: inputs.required('render-service-id'), ...renderParts }
+      : undefined;
+
+  const smokeOn = inputs.has('smoke-url') || inputs.has('smoke-checks');
+  const smoke = smokeOn ? parseSmoke(inputs) : undefined;
+
+  const token = inputs.raw('github-token');
+  const githubParts = {
+    severity: inputs.enum('severity', SEVERITIES, 'P2'),
+    slackWebhookUrl: inputs.url('slack-webhook-url', ['https:', 'http:'])?.toString(),
+  };
+  const github = token ? { token, ...githubParts } : undefined;
+
+  const on = { database: Boolean(database), render: Boolean(render), smoke: smokeOn, github: Boolean(github) };
+  for (const [part, { on: needs, inputs: names }] of Object.entries(PART_INPUTS)) {
+    if (on[part as keyof typeof on]) continue;
+    const given = names.filter((n) => inputs.has(n));
+    if (given.length > 0)
+      throw new ConfigurationError(
+        `${given.map((n) => `input '${n}'`).join(', ')} ${given.length > 1 ? 'need' : 'needs'} ${needs}: without it that part of the checklist does not run`,
+      );
+  }
   if (!database && !render && !smoke) {
     throw new ConfigurationError(
       "input 'database-url', 'render-service-id' or 'smoke-url' is required: the checklist has nothing to do without one (backup and migrations, deploy, smoke test)",

@@ -138,7 +138,7 @@ export function parseBackupConfig(inputs: Inputs): BackupConfig {
     encryption,
     verify,
     retention: parseRetention('retention', inputs.raw('retention')),
-    pgClient: parsePgClientSpec('pg-client', inputs.raw('pg-client') || 'auto'),
+    pgClient: parsePgClientSpec('pg-client', inputs.raw('pg-client') || 'auto', inputs.raw('pg-bin-dir')),
     extraArgs,
     s3: parseS3Settings(inputs),
   };
@@ -194,7 +194,7 @@ export function parseRestoreConfig(inputs: Inputs): RestoreConfig {
     identities: inputs.list('decrypt-with', { commas: false }),
     passphrase: inputs.raw('encryption-passphrase') || undefined,
     drill,
-    pgClient: parsePgClientSpec('pg-client', inputs.raw('pg-client') || 'auto'),
+    pgClient: parsePgClientSpec('pg-client', inputs.raw('pg-client') || 'auto', inputs.raw('pg-bin-dir')),
     s3: parseS3Settings(inputs),
   };
 }

@@ -46,7 +46,7 @@ export function parseChecklistConfig(inputs: Inputs, cwd: string): ChecklistConf
   const databaseParts = {
     backupDestination: inputs.raw('backup-destination') || undefined,
     compression: resolveCompression(parseCompression('compression', inputs.raw('compression') || 'auto')),
-    pgClient: parsePgClientSpec('pg-client', inputs.raw('pg-client') || 'auto'),
+    pgClient: parsePgClientSpec('pg-client', inputs.raw('pg-client') || 'auto', inputs.raw('pg-bin-dir')),
     migrationsDir: dir ? path.resolve(cwd, dir) : undefined,
     lockTimeoutMs: inputs.duration('lock-timeout', '5s'),
     allowDestructive: inputs.boolean('allow-destructive', false),

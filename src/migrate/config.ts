@@ -63,7 +63,7 @@ export function parseMigrateConfig(inputs: Inputs, cwd: string): MigrateConfig {
     lockTimeoutMs: inputs.duration('lock-timeout', '5s'),
     statementTimeoutMs: inputs.optionalDuration('statement-timeout'),
     waitForLockMs: inputs.duration('wait-for-lock', '10m'),
-    pgClient: parsePgClientSpec('pg-client', inputs.raw('pg-client') || 'auto'),
+    pgClient: parsePgClientSpec('pg-client', inputs.raw('pg-client') || 'auto', inputs.raw('pg-bin-dir')),
     s3: parseS3Settings(inputs),
   };
 }

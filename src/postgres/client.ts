@@ -3,10 +3,16 @@
  *
  * The `pg-client` input:
  * - `auto` (default): the oldest installed pg_dump whose major version is at least the server's
- *   (closest match; pg_dump refuses to dump a server newer than itself). Candidates come from PATH
- *   and `/usr/lib/postgresql/<N>/bin` (Debian/Ubuntu layout). Nothing fits → the Installer, if any.
+ *   (closest match; pg_dump refuses to dump a server newer than itself). Nothing fits → the
+ *   Installer, if any.
  * - a major version (`17`): exactly that major, installing it if needed.
  * - an absolute path: a directory containing pg_dump, or the pg_dump binary itself.
+ *
+ * Candidates come only from versioned install directories: `/usr/lib/postgresql/<N>/bin` (the
+ * Debian/Ubuntu packages), the tool cache opskit installs to (`<RUNNER_TOOL_CACHE>/opskit-pg-client/<N>/bin`),
+ * and on macOS/Windows the per-version Homebrew/EDB trees; plus the directories named by the `pg-bin-dir`
+ * input. PATH is never searched: an earlier step (a dependency's install script writing to $GITHUB_PATH)
+ * can put any `pg_dump` first on it, and that program would run with PGPASSWORD in its environment.
  *
  * For restores the same rules apply to pg_restore against the major version of the pg_dump that
  * wrote the archive (`purpose: 'restore'`).
@@ -39,7 +45,10 @@ export interface PgClient {
   bin(tool: PgTool): string;
 }
 
-export type PgClientSpec = { kind: 'auto' } | { kind: 'major'; major: number } | { kind: 'path'; path: string };
+export type PgClientSpec = ({ kind: 'auto' } | { kind: 'major'; major: number } | { kind: 'path'; path: string }) & {
+  /** Directories named by the `pg-bin-dir` input, searched before the versioned install directories. */
+  binDirs?: string[];
+};
 
 export interface RunResult {
   code: number;
@@ -98,18 +107,51 @@ export const defaultRunner: Runner = (cmd, args, opts = {}) =>
 
 const SPEC_EXPECTED = `auto, a PostgreSQL major version from ${MIN_PG_MAJOR} to ${MAX_PG_MAJOR}, or an absolute path to a directory containing pg_dump (or to pg_dump itself)`;
 
-/** `auto` (or empty), a major version, or an absolute path (`~/` allowed). */
-export function parsePgClientSpec(input: string, raw: string): PgClientSpec {
+/**
+ * `auto` (or empty), a major version, or an absolute path (`~/` allowed). `binDirRaw` is the `pg-bin-dir`
+ * input: absolute directories, one per line, searched besides the versioned install directories.
+ */
+export function parsePgClientSpec(
+  input: string,
+  raw: string,
+  binDirRaw = '',
+  binDirInput = 'pg-bin-dir',
+): PgClientSpec {
+  const binDirs = parsePgBinDirs(binDirInput, binDirRaw);
+  const extra = binDirs.length > 0 ? { binDirs } : {};
   const text = raw.trim();
-  if (text === '' || text.toLowerCase() === 'auto') return { kind: 'auto' };
+  if (text === '' || text.toLowerCase() === 'auto') return { kind: 'auto', ...extra };
   if (/^\d+$/.test(text)) {
     const major = Number(text);
     if (major < MIN_PG_MAJOR || major > MAX_PG_MAJOR) throw inputError(input, SPEC_EXPECTED, raw);
-    return { kind: 'major', major };
+    return { kind: 'major', major, ...extra };
   }
-  const expanded = text === '~' || text.startsWith('~/') ? path.join(os.homedir(), text.slice(1)) : text;
+  const expanded = expandHome(text);
   if (!path.isAbsolute(expanded) || /[\0\n\r]/.test(expanded)) throw inputError(input, SPEC_EXPECTED, raw);
-  return { kind: 'path', path: path.normalize(expanded) };
+  return { kind: 'path', path: path.normalize(expanded), ...extra };
+}
+
+/** The `pg-bin-dir` input: absolute directories (`~/` allowed), one per line; empty lines are skipped. */
+export function parsePgBinDirs(input: string, raw: string): string[] {
+  const dirs: string[] = [];
+  for (const line of raw.split(/\r?\n/)) {
+    const text = line.trim();
+    if (text === '') continue;
+    const expanded = expandHome(text);
+    if (!path.isAbsolute(expanded) || expanded.includes('\0') || expanded.includes('*')) {
+      throw inputError(
+        input,
+        'absolute directories holding pg_dump, pg_restore and psql, one per line (opskit never takes them from PATH)',
+        text,
+      );
+    }
+    dirs.push(path.normalize(expanded));
+  }
+  return [...new Set(dirs)];
+}
+
+function expandHome(text: string): string {
+  return text === '~' || text.startsWith('~/') ? path.join(os.homedir(), text.slice(1)) : text;
 }
 
 /**
@@ -144,10 +186,10 @@ export function compareVersions(a: string, b: string): number {
 }
 
 export interface FindOptions {
-  /** Directories to look in besides PATH; a `*` in a segment matches any name. Default per platform. */
+  /** The versioned install directories; a `*` in a segment matches any name. Default defaultSearchDirs(). */
   searchDirs?: string[];
-  /** Default process.env.PATH. */
-  pathEnv?: string;
+  /** Directories named explicitly (the `pg-bin-dir` input), looked in first. PATH is never searched. */
+  binDirs?: string[];
   run?: Runner;
   platform?: NodeJS.Platform;
   /** The tool that must be present and is asked for its version. Default pg_dump. */
@@ -155,44 +197,48 @@ export interface FindOptions {
   logger?: Logger;
 }
 
-/** Where clients are looked for besides PATH. */
+/** Where opskit's installer keeps its private copies: $RUNNER_TOOL_CACHE on runners (user-writable), else ~/.cache. */
+export function defaultToolRoot(): string {
+  return process.env.RUNNER_TOOL_CACHE || path.join(os.homedir(), '.cache');
+}
+
+/** The versioned install directories clients are taken from (never PATH; see the module comment). */
 export function defaultSearchDirs(platform: NodeJS.Platform = process.platform): string[] {
+  const toolCache = path.join(defaultToolRoot(), 'opskit-pg-client', '*', 'bin');
   switch (platform) {
     case 'darwin':
       return [
         '/opt/homebrew/opt/postgresql@*/bin',
         '/usr/local/opt/postgresql@*/bin',
         '/Applications/Postgres.app/Contents/Versions/*/bin',
+        toolCache,
       ];
     case 'win32':
-      return ['C:\\Program Files\\PostgreSQL\\*\\bin'];
+      return ['C:\\Program Files\\PostgreSQL\\*\\bin', toolCache];
     default:
-      return ['/usr/lib/postgresql/*/bin'];
+      return ['/usr/lib/postgresql/*/bin', toolCache];
   }
 }
 
 /**
- * Every usable client on PATH and in the search dirs, newest first (equal versions keep PATH
- * order), one per real binary. PATH entries that are Debian's pg_wrapper (`/usr/bin/pg_dump` with
- * postgresql-common) are skipped: the wrapper picks a version by cluster configuration, and the
- * real binaries it would run are found under /usr/lib/postgresql/N/bin anyway. Relative PATH
- * entries are ignored.
+ * Every usable client in the named directories (`binDirs`) and the versioned install directories,
+ * newest first (equal versions keep that order), one per real binary. Never PATH. A named directory
+ * holding Debian's pg_wrapper (`/usr/bin/pg_dump` with postgresql-common) is skipped: the wrapper
+ * picks a version by cluster configuration, and the real binaries it would run are found under
+ * /usr/lib/postgresql/N/bin anyway. Relative directories are ignored.
  */
 export async function findPgClients(options: FindOptions = {}): Promise<PgClient[]> {
   const platform = options.platform ?? process.platform;
   const run = options.run ?? defaultRunner;
   const tool = options.tool ?? 'pg_dump';
-  const delimiter = platform === 'win32' ? ';' : ':';
-  const pathDirs = (options.pathEnv ?? process.env.PATH ?? '')
-    .split(delimiter)
-    .filter((d) => d !== '' && path.isAbsolute(d));
+  const named = (options.binDirs ?? []).filter((d) => d !== '' && path.isAbsolute(d));
   const searched: string[] = [];
   for (const pattern of options.searchDirs ?? defaultSearchDirs(platform))
     searched.push(...(await expandDirs(pattern)));
 
   const seen = new Set<string>();
   const candidates: { binDir: string; file: string }[] = [];
-  for (const dir of [...pathDirs, ...searched]) {
+  for (const dir of [...named, ...searched]) {
     const file = path.join(dir, exe(tool, platform));
     if (!(await isExecutableFile(file, platform))) continue;
     let real: string;
@@ -222,7 +268,7 @@ export async function findPgClients(options: FindOptions = {}): Promise<PgClient
     }),
   );
   const clients = probed.filter((c): c is PgClient => c !== undefined);
-  return clients.sort((a, b) => compareVersions(b.version, a.version)); // stable: ties keep PATH order
+  return clients.sort((a, b) => compareVersions(b.version, a.version)); // stable: ties keep the search order
 }
 
 export interface ResolveOptions extends FindOptions {
@@ -247,9 +293,10 @@ export async function resolvePgClient(
   const { logger } = options;
   const inputName = options.inputName ?? 'pg-client';
   const tool = options.purpose === 'restore' ? 'pg_restore' : 'pg_dump';
-  const findOptions: FindOptions = { ...options, tool };
+  const binDirs = [...(spec.binDirs ?? []), ...(options.binDirs ?? [])];
+  const findOptions: FindOptions = { ...options, tool, binDirs };
   const words = wording(options.purpose ?? 'dump', serverMajor);
-  const where = `on PATH or in ${(options.searchDirs ?? defaultSearchDirs(options.platform)).join(', ')}`;
+  const where = `in ${[...binDirs, ...(options.searchDirs ?? defaultSearchDirs(options.platform))].join(', ')} (PATH is not searched)`;
 
   if (spec.kind === 'path') {
     const client = await clientAtPath(spec.path, inputName, findOptions);

@@ -31,11 +31,10 @@
  * restored copy is checked by running `pg_dump --version` before it is used.
  */
 import { copyFile, cp, mkdir, readFile, realpath, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { ConfigurationError, ExternalError, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { type Installer, type Runner, clientAtPath } from './client.js';
+import { type Installer, type Runner, clientAtPath, defaultToolRoot } from './client.js';
 
 export interface OsInfo {
   /** VERSION_CODENAME from /etc/os-release: `bookworm`, `jammy`, `noble`. */
@@ -160,10 +159,8 @@ export function cacheKey(
   return `opskit-pg-client-${major}-${osInfo.codename}-${RUNNER_ARCH[osInfo.arch] ?? osInfo.arch}-${scheme}`;
 }
 
-/** Where private copies live: $RUNNER_TOOL_CACHE on runners (user-writable), else ~/.cache. */
-export function defaultToolRoot(): string {
-  return process.env.RUNNER_TOOL_CACHE || path.join(os.homedir(), '.cache');
-}
+/** Where private copies live (client.ts searches the same place): $RUNNER_TOOL_CACHE, else ~/.cache. */
+export { defaultToolRoot };
 
 /** The directories to cache for one major: `<toolRoot>/opskit-pg-client/<major>` (bin/ and lib/). */
 export function cachePaths(major: number, toolRoot: string = defaultToolRoot()): string[] {

@@ -9,6 +9,7 @@ import {
   type Runner,
   compareVersions,
   defaultRunner,
+  defaultSearchDirs,
   findPgClients,
   parsePgClientSpec,
   parsePgVersion,
@@ -135,10 +136,69 @@ describe('parsePgClientSpec', () => {
   );
 });
 
+describe('pg-bin-dir', () => {
+  it('reads absolute directories, one per line, through pg-client specs of every kind', () => {
+    expect(parsePgClientSpec('pg-client', 'auto', '/opt/pg/16/bin\n\n  /opt/pg/17/bin/ \n/opt/pg/16/bin')).toEqual({
+      kind: 'auto',
+      binDirs: ['/opt/pg/16/bin', '/opt/pg/17/bin/'],
+    });
+    expect(parsePgClientSpec('pg-client', '17', '/opt/pg/bin')).toEqual({
+      kind: 'major',
+      major: 17,
+      binDirs: ['/opt/pg/bin'],
+    });
+    expect(parsePgClientSpec('pg-client', 'auto', '')).toEqual({ kind: 'auto' });
+  });
+
+  it.each(['bin', './node_modules/.bin', '/usr/lib/postgresql/*/bin'])('rejects %p naming the input', (raw) => {
+    expect(() => parsePgClientSpec('pg-client', 'auto', raw)).toThrow(ConfigurationError);
+    expect(() => parsePgClientSpec('pg-client', 'auto', raw)).toThrow(
+      `input 'pg-bin-dir': expected absolute directories holding pg_dump, pg_restore and psql, one per line (opskit never takes them from PATH), got '${raw}'`,
+    );
+  });
+});
+
+describe('defaultSearchDirs', () => {
+  it('are the versioned install directories and the tool cache opskit installs to, never PATH', () => {
+    const saved = process.env.RUNNER_TOOL_CACHE;
+    process.env.RUNNER_TOOL_CACHE = '/opt/hostedtoolcache';
+    try {
+      expect(defaultSearchDirs('linux')).toEqual([
+        '/usr/lib/postgresql/*/bin',
+        '/opt/hostedtoolcache/opskit-pg-client/*/bin',
+      ]);
+      expect(cachePaths(17)).toEqual(['/opt/hostedtoolcache/opskit-pg-client/17']);
+    } finally {
+      if (saved === undefined) delete process.env.RUNNER_TOOL_CACHE;
+      else process.env.RUNNER_TOOL_CACHE = saved;
+    }
+  });
+
+  it('a pg_dump first on PATH is never run, even by a search with the defaults', async () => {
+    const hostile = path.join(root, 'hostile/bin');
+    const ran = path.join(root, 'hostile/ran');
+    await mkdir(hostile, { recursive: true });
+    await writeFile(
+      path.join(hostile, 'pg_dump'),
+      `#!/bin/sh\necho "$PGPASSWORD" > '${ran}'\necho "pg_dump (PostgreSQL) 99.0"\n`,
+    );
+    await chmod(path.join(hostile, 'pg_dump'), 0o755);
+    const saved = process.env.PATH;
+    process.env.PATH = `${hostile}:${saved ?? ''}`;
+    try {
+      const clients = await findPgClients({ platform: 'linux' });
+      expect(clients.map((c) => c.binDir)).not.toContain(hostile);
+      expect(existsSync(ran)).toBe(false);
+    } finally {
+      process.env.PATH = saved;
+    }
+  });
+});
+
 describe('findPgClients', () => {
   let base: string;
   let searchDirs: string[];
-  let pathEnv: string;
+  let binDirs: string[];
   beforeAll(async () => {
     base = path.join(root, 'find');
     const lib = path.join(base, 'usr/lib/postgresql');
@@ -146,7 +206,7 @@ describe('findPgClients', () => {
     await fakeClientDir(path.join(lib, '17/bin'), '17.6 (Debian 17.6-1.pgdg120+1)');
     await fakeClientDir(path.join(lib, '18/bin'), '18.1 (Debian 18.1-1.pgdg120+2)');
     await mkdir(path.join(lib, '16'), { recursive: true }); // no bin: ignored
-    // PATH: a symlink to the 17 binary (same real file → one client), another 16.9, a Debian
+    // Named dirs (pg-bin-dir): a symlink to the 17 binary (same real file → one client), another 16.9, a Debian
     // pg_wrapper (skipped), a pg_dump that is not executable, one that is not PostgreSQL, an empty dir.
     await mkdir(path.join(base, 'local/bin'), { recursive: true });
     await symlink(path.join(lib, '17/bin/pg_dump'), path.join(base, 'local/bin/pg_dump'));
@@ -159,18 +219,17 @@ describe('findPgClients', () => {
     await fakeTool(path.join(base, 'impostor/pg_dump'), undefined);
     await mkdir(path.join(base, 'empty'), { recursive: true });
     searchDirs = [path.join(lib, '*/bin')];
-    pathEnv = ['local/bin', 'usr/bin', 'noexec', 'impostor', 'empty', 'opt/pg16/bin']
+    binDirs = ['local/bin', 'usr/bin', 'noexec', 'impostor', 'empty', 'opt/pg16/bin']
       .map((d) => path.join(base, d))
-      .concat(['relative/bin', ''])
-      .join(':');
+      .concat(['relative/bin', '']);
   });
 
-  it('lists PATH and search-dir clients newest first, one per real binary, without wrappers', async () => {
+  it('lists named and versioned-dir clients newest first, one per real binary, without wrappers', async () => {
     const run = fakeRunner({ realUnder: base });
-    const clients = await findPgClients({ searchDirs, pathEnv, run, platform: 'linux' });
+    const clients = await findPgClients({ searchDirs, binDirs, run, platform: 'linux' });
     expect(clients.map((c) => [c.version, c.major, c.binDir])).toEqual([
       ['18.1', 18, path.join(base, 'usr/lib/postgresql/18/bin')],
-      ['17.6', 17, path.join(base, 'usr/lib/postgresql/17/bin')], // the PATH symlink, resolved
+      ['17.6', 17, path.join(base, 'usr/lib/postgresql/17/bin')], // the named dir's symlink, resolved
       ['16.9', 16, path.join(base, 'opt/pg16/bin')],
       ['15.18', 15, path.join(base, 'usr/lib/postgresql/15/bin')],
     ]);
@@ -198,22 +257,22 @@ describe('findPgClients', () => {
         [path.join(base, 'usr/lib/postgresql/17/bin/pg_dump')]: 'pg_dump (PostgreSQL) 9.6.24\n',
       },
     });
-    const clients = await findPgClients({ searchDirs, pathEnv: '', run, platform: 'linux' });
+    const clients = await findPgClients({ searchDirs, run, platform: 'linux' });
     expect(clients.map((c) => `${c.major}:${c.version}`)).toEqual(['18:18beta1', '15:15.18', '9:9.6.24']);
   });
 
-  it('keeps PATH order between equal versions', async () => {
+  it('keeps the order of the named dirs between equal versions', async () => {
     const a = path.join(root, 'tie/a');
     const b = path.join(root, 'tie/b');
     await fakeClientDir(a, '16.9');
     await fakeClientDir(b, '16.9');
-    const clients = await findPgClients({ searchDirs: [], pathEnv: `${b}:${a}`, platform: 'linux' });
+    const clients = await findPgClients({ searchDirs: [], binDirs: [b, a], platform: 'linux' });
     expect(clients.map((c) => c.binDir)).toEqual([b, a]);
   });
 
   it('finds no clients in empty places', async () => {
     const run = fakeRunner();
-    expect(await findPgClients({ searchDirs: [path.join(root, 'nowhere/*/bin')], pathEnv: '', run })).toEqual([]);
+    expect(await findPgClients({ searchDirs: [path.join(root, 'nowhere/*/bin')], run })).toEqual([]);
     expect(run.calls).toEqual([]);
   });
 
@@ -223,7 +282,7 @@ describe('findPgClients', () => {
     await mkdir(path.join(tree, 'lib'), { recursive: true });
     await writeFile(path.join(tree, 'lib/libpq.so.5'), 'not really a library');
     // Real exec: the script only prints its version when the lib dir is on LD_LIBRARY_PATH.
-    const [client] = await findPgClients({ searchDirs: [], pathEnv: path.join(tree, 'bin'), platform: 'linux' });
+    const [client] = await findPgClients({ searchDirs: [], binDirs: [path.join(tree, 'bin')], platform: 'linux' });
     expect(client?.version).toBe('18.1');
     expect(client?.env?.LD_LIBRARY_PATH?.split(':')[0]).toBe(path.join(tree, 'lib'));
   });
@@ -244,7 +303,7 @@ describe('findPgClients', () => {
 
 describe('resolvePgClient', () => {
   let lib: string;
-  let options: { searchDirs: string[]; pathEnv: string; logger: typeof silentLogger; platform: NodeJS.Platform };
+  let options: { searchDirs: string[]; binDirs: string[]; logger: typeof silentLogger; platform: NodeJS.Platform };
   beforeAll(async () => {
     lib = path.join(root, 'resolve/usr/lib/postgresql');
     await fakeClientDir(path.join(lib, '15/bin'), '15.18 (Debian 15.18-0+deb12u1)');
@@ -253,7 +312,7 @@ describe('resolvePgClient', () => {
     await fakeClientDir(path.join(root, 'resolve/opt/17new/bin'), '17.6');
     options = {
       searchDirs: [path.join(lib, '*/bin')],
-      pathEnv: path.join(root, 'resolve/opt/17new/bin'),
+      binDirs: [path.join(root, 'resolve/opt/17new/bin')],
       logger: silentLogger,
       platform: 'linux',
     };
@@ -308,7 +367,7 @@ describe('resolvePgClient', () => {
   });
 
   it('says in one sentence which versions clash and how to fix it when nothing fits', async () => {
-    const only15 = { ...options, searchDirs: [path.join(lib, '15/bin')], pathEnv: '' };
+    const only15 = { ...options, searchDirs: [path.join(lib, '15/bin')], binDirs: [] };
     const err = await resolvePgClient({ kind: 'auto' }, 18, only15).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigurationError);
     const message = (err as Error).message;
@@ -321,12 +380,12 @@ describe('resolvePgClient', () => {
   });
 
   it('says where it looked when there is no pg_dump at all', async () => {
-    const none = { ...options, searchDirs: [path.join(root, 'void/*/bin')], pathEnv: '' };
+    const none = { ...options, searchDirs: [path.join(root, 'void/*/bin')], binDirs: [] };
     await expect(resolvePgClient({ kind: 'auto' }, 17, none)).rejects.toThrow(
-      `PostgreSQL server is version 17 but no pg_dump was found on PATH or in ${path.join(root, 'void/*/bin')}; pg_dump cannot dump a newer server. Install postgresql-client-17 (apt.postgresql.org)`,
+      `PostgreSQL server is version 17 but no pg_dump was found in ${path.join(root, 'void/*/bin')} (PATH is not searched); pg_dump cannot dump a newer server. Install postgresql-client-17 (apt.postgresql.org)`,
     );
     await expect(resolvePgClient({ kind: 'major', major: 16 }, 15, options)).rejects.toThrow(
-      /^input 'pg-client' asks for pg_dump 16 but no pg_dump 16 was found on PATH or in .* \(found: 18\.1 .*\)\. Install postgresql-client-16 \(apt\.postgresql\.org\) or set pg-client to a directory containing pg_dump 16\.$/,
+      /^input 'pg-client' asks for pg_dump 16 but no pg_dump 16 was found in .* \(PATH is not searched\) \(found: 18\.1 .*\)\. Install postgresql-client-16 \(apt\.postgresql\.org\) or set pg-client to a directory containing pg_dump 16\.$/,
     );
   });
 
@@ -350,7 +409,7 @@ describe('resolvePgClient', () => {
     const logger = memoryLogger();
     const cause = new ExternalError('`sudo -n apt-get update` exited with code 100: Temporary failure resolving');
     const installer: Installer = { install: async () => Promise.reject(cause) };
-    const only15 = { ...options, searchDirs: [path.join(lib, '15/bin')], pathEnv: '', logger, installer };
+    const only15 = { ...options, searchDirs: [path.join(lib, '15/bin')], binDirs: [], logger, installer };
     const err = (await resolvePgClient({ kind: 'auto' }, 19, only15).catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(ConfigurationError);
     expect(err.message).toBe(
@@ -361,7 +420,7 @@ describe('resolvePgClient', () => {
   });
 
   it('for restores, looks for pg_restore against the archive’s pg_dump version', async () => {
-    const only15 = { ...options, searchDirs: [path.join(lib, '15/bin')], pathEnv: '' };
+    const only15 = { ...options, searchDirs: [path.join(lib, '15/bin')], binDirs: [] };
     const ok = await resolvePgClient({ kind: 'auto' }, 14, { ...only15, purpose: 'restore' });
     expect(ok.version).toBe('15.18');
     await expect(resolvePgClient({ kind: 'auto' }, 17, { ...only15, purpose: 'restore' })).rejects.toThrow(
@@ -578,7 +637,6 @@ describe('createInstaller', () => {
     const client: PgClient = await resolvePgClient({ kind: 'auto' }, 18, {
       logger: silentLogger,
       searchDirs: [],
-      pathEnv: '',
       installer,
       platform: 'linux',
     });

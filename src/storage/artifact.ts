@@ -15,7 +15,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { ConfigurationError, ExternalError, errorMessage, isUserFacing } from '../errors.js';
 import { createFileStore, notFound } from './file.js';
-import type { Store, StoredObject } from './types.js';
+import { abortReason, type PutOptions, type Store, type StoredObject } from './types.js';
 
 export const ARTIFACT_UNAVAILABLE =
   "destination 'artifact' only works inside a GitHub Actions job (ACTIONS_RUNTIME_TOKEN is not set); use a path or s3:// URL";
@@ -93,12 +93,13 @@ export function createArtifactStore(options: ArtifactStoreOptions): ArtifactStor
     return artifacts.find((a) => a.name === name);
   }
 
-  async function put(key: string, body: Readable): Promise<{ size: number }> {
+  async function put(key: string, body: Readable, opts: PutOptions = {}): Promise<{ size: number }> {
     const name = nameOf(key);
     const dir = await staging();
     try {
       // The file store gives the staging an atomic write and keeps source errors as they came.
-      const { size } = await createFileStore(dir).put(name, body);
+      const { size } = await createFileStore(dir).put(name, body, { signal: opts.signal });
+      if (opts.signal?.aborted) throw abortReason(opts.signal);
       try {
         const api = await client();
         // Artifact names are unique within a run: replacing means deleting first.

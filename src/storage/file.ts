@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { ConfigurationError, ExternalError } from '../errors.js';
-import type { Store, StoredObject } from './types.js';
+import { abortReason, type PutOptions, type Store, type StoredObject } from './types.js';
 
 /** Files mid-write: `<name>.partial-<12 hex>`. Never listed, never returned. */
 const PARTIAL = /\.partial-[0-9a-f]{12}$/;
@@ -40,11 +40,19 @@ export function createFileStore(rootDir: string): FileStore {
     return pathToFileURL(path.join(root, ...key.split('/').filter((p) => p !== ''))).href;
   }
 
-  async function put(key: string, body: Readable): Promise<{ size: number }> {
+  async function put(key: string, body: Readable, options: PutOptions = {}): Promise<{ size: number }> {
     const target = pathOf(key);
+    const { signal } = options;
+    if (signal?.aborted) {
+      if (!body.destroyed) body.destroy();
+      throw abortReason(signal);
+    }
     const partial = `${target}.partial-${randomBytes(6).toString('hex')}`;
     let handle: FileHandle | undefined;
     let size = 0;
+    // An abort ends the source, which ends the loop below: the partial file is then removed like after any failure.
+    const stop = () => body.destroy(abortReason(signal!));
+    signal?.addEventListener('abort', stop, { once: true });
     try {
       await mkdir(path.dirname(target), { recursive: true });
       // 0600: a database dump is as secret as the database.
@@ -68,20 +76,26 @@ export function createFileStore(rootDir: string): FileStore {
         }
         size += chunk.length;
       }
+      if (signal?.aborted) throw abortReason(signal);
       try {
         await handle.sync();
         await handle.close();
         handle = undefined;
+        if (signal?.aborted) throw abortReason(signal);
         await rename(partial, target);
       } catch (err) {
+        if (signal?.aborted) throw abortReason(signal);
         throw new WriteFailure(err);
       }
     } catch (err) {
       await handle?.close().catch(() => {});
       await rm(partial, { force: true }).catch(() => {});
       if (!body.destroyed) body.destroy();
+      if (signal?.aborted) throw abortReason(signal);
       if (err instanceof WriteFailure) throw fsError(err.cause, `could not write ${uri(key)}`);
       throw err;
+    } finally {
+      signal?.removeEventListener('abort', stop);
     }
     await syncDirectory(path.dirname(target));
     return { size };

@@ -20,7 +20,8 @@ import { createFileStore } from './file.js';
 import type { S3Credentials, S3StoreOptions } from './s3.js';
 import type { Store } from './types.js';
 
-export type { Store, StoredObject } from './types.js';
+export type { PutOptions, Store, StoredObject } from './types.js';
+export { abortReason } from './types.js';
 export { createArtifactStore, artifactName, sanitizeArtifactName, ARTIFACT_UNAVAILABLE } from './artifact.js';
 export { createFileStore, notFound } from './file.js';
 // Not `export { createS3Store } from './s3.js'`: that would load the AWS SDK with this module.

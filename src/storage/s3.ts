@@ -30,7 +30,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { scrub } from '../redact.js';
 import { notFound } from './file.js';
 import { normalizePrefix } from './index.js';
-import type { Store, StoredObject } from './types.js';
+import { abortReason, type PutOptions, type Store, type StoredObject } from './types.js';
 
 export const PART_SIZE = 8 * 1024 * 1024;
 export const QUEUE_SIZE = 4;
@@ -114,8 +114,13 @@ export function createS3Store(options: S3StoreOptions): S3Store {
 
   const fail = (err: unknown, operation: string, target: string): Error => s3Error(err, operation, target, secrets());
 
-  async function put(key: string, body: Readable, opts?: { contentType?: string }): Promise<{ size: number }> {
+  async function put(key: string, body: Readable, opts: PutOptions = {}): Promise<{ size: number }> {
     const Key = objectKey(key);
+    const { signal } = opts;
+    if (signal?.aborted) {
+      if (!body.destroyed) body.destroy();
+      throw abortReason(signal);
+    }
     // Count the bytes and tell the source's errors from the service's: the source is read
     // through this generator only.
     let size = 0;
@@ -140,21 +145,29 @@ export function createS3Store(options: S3StoreOptions): S3Store {
         Bucket: bucket,
         Key,
         Body: Readable.from(counted(), { objectMode: false }),
-        ContentType: opts?.contentType,
+        ContentType: opts.contentType,
       },
       partSize: PART_SIZE,
       queueSize: QUEUE_SIZE,
       // We abort ourselves, so that a failing abort cannot hide the error that caused it.
       leavePartsOnError: true,
     });
+    // An abort ends the source. Not upload.abort(): that rejects at once while parts are still in
+    // flight, and a part that lands after AbortMultipartUpload would be orphaned. Ending the source
+    // lets the parts in flight settle, then done() rejects and the multipart upload is aborted below.
+    const stop = () => body.destroy(abortReason(signal!));
+    signal?.addEventListener('abort', stop, { once: true });
     try {
       await upload.done();
       return { size };
     } catch (err) {
       if (!body.destroyed) body.destroy();
       if (upload.uploadId) await abortMultipart(Key, upload.uploadId, uri(key));
+      if (signal?.aborted) throw abortReason(signal);
       if (sourceFailed) throw sourceError;
       throw fail(err, 'upload to', uri(key));
+    } finally {
+      signal?.removeEventListener('abort', stop);
     }
   }
 

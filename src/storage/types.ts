@@ -8,13 +8,31 @@ export interface StoredObject {
   lastModified: Date;
 }
 
+export interface PutOptions {
+  contentType?: string;
+  /** Stops the upload and removes what it wrote (see Store.put). */
+  signal?: AbortSignal;
+}
+
+/** What an aborted signal rejects with: its reason when that is an Error (Interrupted, AbortError). */
+export function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new Error(`aborted${reason === undefined ? '' : `: ${String(reason)}`}`);
+}
+
 export interface Store {
   /** `file`, `s3` or `artifact`. */
   readonly kind: 'file' | 's3' | 'artifact';
   /** The URI a person can use to find `key` again (s3://bucket/key, file:///abs/path, artifact://name/key). Never contains a credential. */
   uri(key: string): string;
-  /** Streams `body` to `key`. Never buffers the whole object; a failed upload leaves no object behind. */
-  put(key: string, body: Readable, options?: { contentType?: string }): Promise<{ size: number }>;
+  /**
+   * Streams `body` to `key`. Never buffers the whole object; a failed upload leaves no object behind.
+   * Aborting `signal` before the object is complete stops the upload, removes what it wrote (a file
+   * store's `.partial-*` file; an S3 multipart upload and its parts, once the parts in flight have
+   * settled) and rejects with the signal's reason. An abort after that leaves the object in place: the
+   * caller decides its fate.
+   */
+  put(key: string, body: Readable, options?: PutOptions): Promise<{ size: number }>;
   /** A stream of the object's bytes; rejects with a clear error naming the URI when it is missing. */
   get(key: string): Promise<Readable>;
   /**

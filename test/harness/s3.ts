@@ -10,6 +10,12 @@
  * - It keeps Koa/winston and their handlers out of the test's module registry and event loop.
  * The child holds a pipe to us on stdin and exits when it closes, so even a killed test run
  * leaves no server behind.
+ *
+ * s3rver 3.7.1 answers AbortMultipartUpload and ListMultipartUploads with 405 MethodNotAllowed. A
+ * middleware in front of its routes answers both from its own data directory (the uploads it keeps
+ * in `<dir>/<bucket>/._S3rver_uploads/<upload id>/`, with the part files), as S3 does, so a test can
+ * abort a multipart upload and then ask, through the AWS SDK, whether any upload or part is left.
+ * `multipartAbort: false` leaves s3rver as it is (for the path where a server cannot abort).
  */
 import { startProcess } from './process.js';
 import { tempDir } from './tmp.js';
@@ -29,13 +35,47 @@ export interface S3Server {
 
 const SERVER = `
 const S3rver = require('s3rver');
-const [dir, bucket, silent] = process.argv.slice(1);
+const fs = require('fs');
+const path = require('path');
+const [dir, bucket, silent, multipartAbort] = process.argv.slice(1);
 const server = new S3rver({
   address: '127.0.0.1',
   port: 0,
   silent: silent === 'true',
   directory: dir,
   configureBuckets: [{ name: bucket }],
+});
+const esc = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const xml = (body) => '<?xml version="1.0" encoding="UTF-8"?>' + body;
+if (multipartAbort === 'true') server.middleware.unshift(async (ctx, next) => {
+  const m = new RegExp('^/([^/]+)/?(.*)$').exec(ctx.path);
+  if (!m) return next();
+  const uploads = path.join(dir, m[1], '._S3rver_uploads');
+  if (ctx.method === 'DELETE' && m[2] && ctx.query.uploadId !== undefined) {
+    const upload = path.join(uploads, path.basename(String(ctx.query.uploadId)));
+    if (!fs.existsSync(upload)) {
+      ctx.status = 404;
+      ctx.type = 'application/xml';
+      ctx.body = xml('<Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message></Error>');
+      return;
+    }
+    fs.rmSync(upload, { recursive: true, force: true });
+    ctx.status = 204;
+    return;
+  }
+  if (ctx.method === 'GET' && !m[2] && ctx.query.uploads !== undefined) {
+    let ids = [];
+    try { ids = fs.readdirSync(uploads); } catch {}
+    const items = ids.map((id) => {
+      let key = '';
+      try { key = fs.readFileSync(path.join(uploads, id, 'key'), 'utf8'); } catch {}
+      return '<Upload><Key>' + esc(key) + '</Key><UploadId>' + esc(id) + '</UploadId></Upload>';
+    });
+    ctx.type = 'application/xml';
+    ctx.body = xml('<ListMultipartUploadsResult><Bucket>' + esc(m[1]) + '</Bucket><IsTruncated>false</IsTruncated>' + items.join('') + '</ListMultipartUploadsResult>');
+    return;
+  }
+  return next();
 });
 server.run().then(
   (address) => process.stdout.write('S3RVER_READY ' + address.port + '\\n'),
@@ -44,13 +84,17 @@ server.run().then(
 process.stdin.on('end', () => process.exit(0)).resume();
 `;
 
-export async function startS3({ bucket = 'opskit-test', silent = true } = {}): Promise<S3Server> {
+export async function startS3({
+  bucket = 'opskit-test',
+  silent = true,
+  multipartAbort = true,
+} = {}): Promise<S3Server> {
   const tmp = await tempDir('opskit-s3rver-');
   const env = { ...process.env };
   delete env.NODE_OPTIONS; // jest's --experimental-vm-modules is not for the server
   const proc = startProcess(
     process.execPath,
-    ['--openssl-legacy-provider', '-e', SERVER, tmp.path, bucket, String(silent)],
+    ['--openssl-legacy-provider', '-e', SERVER, tmp.path, bucket, String(silent), String(multipartAbort)],
     { cwd: process.cwd(), env, stdio: ['pipe', 'pipe', 'pipe'] },
   );
 

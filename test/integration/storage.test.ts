@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { readdir, stat, writeFile } from 'node:fs/promises';
@@ -40,6 +40,37 @@ function randomStream(size: number, { failAt }: { failAt?: number } = {}): { str
   });
   let digest: string | undefined;
   return { stream, sha256: () => (digest ??= hash.digest('hex')) };
+}
+
+/** `bytes` random bytes, then nothing more, ever (a pg_dump that hangs): `sent()` says how much was read. */
+function stallingStream(bytes: number): { stream: Readable; sent(): number } {
+  let sent = 0;
+  const stream = new Readable({
+    read() {
+      if (sent >= bytes) return; // no push: the reader waits for good
+      const chunk = randomBytes(Math.min(64 * 1024, bytes - sent));
+      sent += chunk.length;
+      this.push(chunk);
+    },
+  });
+  return { stream, sent: () => sent };
+}
+
+async function until(what: string, test: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await test())) {
+    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** `promise`'s settlement, or a rejection saying it did not settle within `ms` (an abort that was not heard). */
+function settlesWithin<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still running ${ms} ms after the abort`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
 async function sha256Of(stream: Readable): Promise<{ sha256: string; size: number }> {
@@ -85,6 +116,12 @@ function recordCommands(client: S3Client): { names: string[]; partSizes: number[
 
 let s3: S3Server;
 const s3Stores: S3Store[] = [];
+
+/** The bucket's multipart uploads that were neither completed nor aborted, by key, asked through the SDK. */
+async function multipartUploads(store: S3Store): Promise<string[]> {
+  const out = await store.client.send(new ListMultipartUploadsCommand({ Bucket: store.bucket }));
+  return (out.Uploads ?? []).map((u) => `${u.Key} ${u.UploadId}`);
+}
 function s3Store(extra: Partial<S3StoreOptions> = {}): S3Store {
   const store = createS3Store({
     bucket: s3.bucket,
@@ -211,6 +248,16 @@ describe.each(fixtures)('%s store contract', (kind, setup) => {
     expect(await fx.leftovers(`contract-${kind}/broken/`)).toEqual([]);
   });
 
+  it('writes nothing when the upload is aborted before it starts, and rejects with the reason', async () => {
+    const key = `contract-${kind}/aborted-early/db.dump`;
+    const controller = new AbortController();
+    controller.abort(new Error('interrupted by SIGTERM'));
+    await expect(fx.store.put(key, randomStream(MiB).stream, { signal: controller.signal })).rejects.toThrow(
+      'interrupted by SIGTERM',
+    );
+    expect(await fx.leftovers(`contract-${kind}/aborted-early/`)).toEqual([]);
+  });
+
   it('leaves the previous object intact when a replacement fails', async () => {
     const key = `contract-${kind}/keep.dump`;
     await fx.store.put(key, Readable.from([Buffer.from('good backup')]));
@@ -246,24 +293,63 @@ describe('S3 store against s3rver', () => {
     expect(seen.names).toEqual(['PutObjectCommand']);
   });
 
-  it('aborts the multipart upload when the source fails, and says so when the server cannot', async () => {
-    const logger = memoryLogger();
-    const store = s3Store({ logger });
+  it('aborts the multipart upload when the source fails: no upload and no part is left', async () => {
+    const store = s3Store();
     const seen = recordCommands(store.client);
     await expect(store.put('aborted/db.dump', randomStream(30 * MiB, { failAt: 17 * MiB }).stream)).rejects.toThrow(
       'pg_dump died half-way',
     );
-    const created = seen.names.indexOf('CreateMultipartUploadCommand');
-    expect(created).toBeGreaterThanOrEqual(0);
+    expect(seen.names).toContain('CreateMultipartUploadCommand');
     expect(seen.names).not.toContain('CompleteMultipartUploadCommand');
     const abort = seen.inputs[seen.names.indexOf('AbortMultipartUploadCommand')];
     expect(abort).toMatchObject({ Bucket: s3.bucket, Key: 'aborted/db.dump' });
-    // s3rver 3.7.1 does not implement AbortMultipartUpload (405 MethodNotAllowed): the failure is
-    // reported as a warning and the original error still wins.
-    expect(logger.lines.join('\n')).toMatch(/abort of the multipart upload.*HTTP 405 MethodNotAllowed/);
-    expect(logger.lines.join('\n')).toContain(`upload id ${String(abort!.UploadId)}`);
+    expect(await multipartUploads(store)).toEqual([]);
     expect(await store.list('aborted/')).toEqual([]);
   });
+
+  it('aborts the multipart upload when the signal aborts mid-upload: the parts in flight settle first, none is left', async () => {
+    const store = s3Store();
+    const seen = recordCommands(store.client);
+    const source = stallingStream(17 * MiB);
+    const controller = new AbortController();
+    const put = store.put('interrupted/db.dump', source.stream, { signal: controller.signal });
+    put.catch(() => undefined);
+    // Two 8 MiB parts are on their way and the third waits for bytes that never come.
+    await until('two parts are sent', () => seen.names.filter((n) => n === 'UploadPartCommand').length >= 2);
+    controller.abort(new Error('interrupted by SIGTERM'));
+    await expect(settlesWithin(put, 10_000)).rejects.toThrow('interrupted by SIGTERM');
+    expect(seen.names).toContain('AbortMultipartUploadCommand');
+    expect(seen.names).not.toContain('CompleteMultipartUploadCommand');
+    expect(await multipartUploads(store)).toEqual([]);
+    expect(await store.exists('interrupted/db.dump')).toBe(false);
+    expect(await filesUnder(path.join(s3.dir, s3.bucket, '._S3rver_uploads'))).toEqual([]);
+  });
+
+  it('says so when the server cannot abort a multipart upload, and the original error still wins', async () => {
+    // s3rver as it is: AbortMultipartUpload is 405 MethodNotAllowed.
+    const plain = await startS3({ multipartAbort: false });
+    try {
+      const logger = memoryLogger();
+      const store = createS3Store({
+        bucket: plain.bucket,
+        endpoint: plain.endpoint,
+        forcePathStyle: true,
+        credentials: { accessKeyId: plain.accessKeyId, secretAccessKey: plain.secretAccessKey },
+        logger,
+      });
+      s3Stores.push(store);
+      const seen = recordCommands(store.client);
+      await expect(store.put('aborted/db.dump', randomStream(30 * MiB, { failAt: 17 * MiB }).stream)).rejects.toThrow(
+        'pg_dump died half-way',
+      );
+      const abort = seen.inputs[seen.names.indexOf('AbortMultipartUploadCommand')];
+      expect(logger.lines.join('\n')).toMatch(/abort of the multipart upload.*HTTP 405 MethodNotAllowed/);
+      expect(logger.lines.join('\n')).toContain(`upload id ${String(abort!.UploadId)}`);
+      expect(await store.list('aborted/')).toEqual([]);
+    } finally {
+      await plain.stop();
+    }
+  }, 30_000);
 
   it('sends nothing when the source fails before the first part is full', async () => {
     const store = s3Store();
@@ -347,6 +433,25 @@ describe('file store specifics', () => {
       expect((await stat(path.join(tmp.path, 'perm', 'db.dump'))).mode & 0o777).toBe(0o600);
     }
     expect(await readdir(path.join(tmp.path, 'perm'))).toEqual(['db.dump']);
+  });
+
+  it('removes its partial file when the signal aborts mid-write, and rejects with the reason', async () => {
+    const store = createFileStore(path.join(tmp.path, 'abort'));
+    const source = stallingStream(3 * MiB);
+    const controller = new AbortController();
+    const put = store.put('nightly/db.dump', source.stream, { signal: controller.signal });
+    put.catch(() => undefined);
+    await until('the partial file holds what was sent', async () => {
+      const files = await filesUnder(path.join(tmp.path, 'abort'));
+      if (files.length !== 1 || source.sent() < 3 * MiB) return false;
+      return (await stat(path.join(tmp.path, 'abort', files[0]!))).size === 3 * MiB;
+    });
+    expect(await filesUnder(path.join(tmp.path, 'abort'))).toEqual([
+      expect.stringMatching(/^nightly\/db\.dump\.partial-[0-9a-f]{12}$/),
+    ]);
+    controller.abort(new Error('interrupted by SIGTERM'));
+    await expect(settlesWithin(put, 5_000)).rejects.toThrow('interrupted by SIGTERM');
+    expect(await filesUnder(path.join(tmp.path, 'abort'))).toEqual([]);
   });
 
   it('does not list partial files or directories', async () => {

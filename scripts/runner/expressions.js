@@ -77,6 +77,17 @@ export function toText(value) {
   return String(value);
 }
 
+const FILTERED = Symbol('object filter');
+
+/** The result of `.*` (an object filter): a later `.name` picks that property of each item (`needs.*.result`). */
+function filtered(items) {
+  return Object.assign([...items], { [FILTERED]: true });
+}
+
+function isFiltered(value) {
+  return Array.isArray(value) && value[FILTERED] === true;
+}
+
 function property(target, key) {
   if (target === null || target === undefined || typeof target !== 'object') return null;
   if (Array.isArray(target) && /^\d+$/.test(String(key))) return target[Number(key)] ?? null;
@@ -169,7 +180,9 @@ export function evaluate(text, context) {
       if (isOp('.')) {
         take();
         const t = take();
-        if (t.value === '*') value = Array.isArray(value) ? value : Object.values(value ?? {});
+        if (t.value === '*') value = filtered(Array.isArray(value) ? value : Object.values(value ?? {}));
+        else if (isFiltered(value))
+          value = filtered(value.map((item) => property(item, t.value)).filter((v) => v !== null));
         else value = property(value, t.value);
       } else if (isOp('[')) {
         take();

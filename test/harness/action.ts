@@ -4,7 +4,11 @@
  * GITHUB_OUTPUT/STEP_SUMMARY/STATE/ENV/PATH files, RUNNER_TEMP and GITHUB_WORKSPACE, and its pre/post steps.
  * A test that wants an input absent altogether says so with `absent`.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseActionYml } from '../../scripts/action-docs.js';
 import {
+  actionDir,
   runActionBundle,
   parseFileCommands,
   type RunnerOptions,
@@ -36,3 +40,9 @@ export async function runAction(
 
 /** The `name<<DELIM\nvalue\nDELIM` file format that @actions/core writes. */
 export const parseOutputFile = parseFileCommands;
+
+/** What a failed run that had no value for any output leaves: every output of action.yml, set empty. */
+export function emptyOutputs(name: string): Record<string, string> {
+  const meta = parseActionYml(readFileSync(path.join(actionDir(name), 'action.yml'), 'utf8'));
+  return Object.fromEntries(Object.keys(meta.outputs ?? {}).map((k) => [k, '']));
+}

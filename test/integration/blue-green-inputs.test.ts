@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { existsSync, readdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { runAction } from '../harness/action.js';
+import { runAction, emptyOutputs } from '../harness/action.js';
 import { runProcess } from '../harness/process.js';
 import { tempDir } from '../harness/tmp.js';
 
@@ -171,7 +171,7 @@ describe('blue-green-switch rejects bad input before doing anything', () => {
     expect(run.stdout).not.toContain('internal error');
     expect(await readFile(file, 'utf8')).toBe(ORIGINAL); // the file untouched
     expect(readdirSync(dir.path).sort()).toEqual(['app-upstream.conf', 'id_ed25519', 'id_ed25519.pub']); // no lock, no .previous
-    expect(run.outputs).toEqual({});
+    expect(run.outputs).toEqual(emptyOutputs('blue-green-switch'));
     // The private key never shows, whole or line by line.
     for (const line of key.split('\n').filter((l) => l.length > 8 && !l.startsWith('-----'))) {
       expect(run.visible).not.toContain(line);

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { runAction } from '../harness/action.js';
+import { runAction, emptyOutputs } from '../harness/action.js';
 import { type PgServer, startPostgres } from '../harness/postgres.js';
 import { type S3Server, startS3 } from '../harness/s3.js';
 import { tempDir } from '../harness/tmp.js';
@@ -261,12 +261,12 @@ const cases: Case[] = [
     says: ['expected a URL starting with http:// or https://'],
   },
   {
-    title: 'db-backup of Redis with format custom',
+    title: 'db-backup of Redis with format directory',
     action: 'db-backup',
     inputs: (c) => ({
       'database-url': `redis://:${REDIS_PASSWORD}@127.0.0.1:6399/0`,
       destination: c.dest,
-      format: 'custom',
+      format: 'directory',
     }),
     names: ['format', 'jobs', 'extra-args'],
     says: ['apply to PostgreSQL only; a Redis backup is always an RDB snapshot'],
@@ -445,7 +445,7 @@ it.each(cases)(
     for (const s of says) expect(error).toContain(s);
     expect(run.visible).not.toContain('internal error');
     expect(run.visible).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
-    expect(run.outputs).toEqual({});
+    expect(run.outputs).toEqual(emptyOutputs(action));
     for (const s of [pg.password, ...secrets]) expect(run.visible).not.toContain(s);
 
     // Nothing happened: the destination is as it was, no database appeared, the bucket is untouched.

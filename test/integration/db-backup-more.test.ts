@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { runAction, type ActionRun } from '../harness/action.js';
+import { runAction, type ActionRun, emptyOutputs } from '../harness/action.js';
 import { type PgServer, rowCounts, seedSampleSchema, startPostgres } from '../harness/postgres.js';
 import { runProcess } from '../harness/process.js';
 import { type RedisServer, redisCli, startRedis } from '../harness/redis.js';
@@ -161,7 +161,7 @@ describe('a server newer than the installed pg_dump', () => {
     expect(error).toContain('set pg-client to a directory containing pg_dump 18 or newer');
     expectNoStack(run);
     expect(run.visible).not.toContain(pg18.password);
-    expect(run.outputs).toEqual({});
+    expect(run.outputs).toEqual(emptyOutputs('db-backup'));
     expect(existsSync(dest)).toBe(false);
   }, 60_000);
 });
@@ -199,7 +199,7 @@ describe('retention', () => {
     expect(failed.stdout).not.toContain('retention:');
     expectNoStack(failed);
     expect(failed.visible).not.toContain(pg.password);
-    expect(failed.outputs).toEqual({});
+    expect(failed.outputs).toEqual(emptyOutputs('db-backup'));
     // The two backups are still there, unchanged; no new manifest, no partial file.
     const after = readdirSync(dest);
     for (const [f, hash] of before) expect(sha256(readFileSync(path.join(dest, f)))).toBe(hash);

@@ -5,7 +5,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { runAction, type ActionRun } from '../harness/action.js';
+import { runAction, type ActionRun, emptyOutputs } from '../harness/action.js';
 import { startHttpServer } from '../harness/http-server.js';
 import { startGitHubSim, type GitHubSim, type SeededRun, type SimIssue } from '../harness/github-sim.js';
 import { startNotifySim, type NotifySim } from '../harness/notify-sim.js';
@@ -627,7 +627,7 @@ describe('post-incident-issue rejects bad input before any API call', () => {
     expect(run.stdout).not.toMatch(/internal error|\n\s+at .+:\d+:\d+/);
     expect(gh.requests).toEqual([]);
     expect(notify.requests).toEqual([]);
-    expect(run.outputs).toEqual({});
+    expect(run.outputs).toEqual(emptyOutputs('post-incident-issue'));
     expect(run.visible).not.toContain(gh.token);
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { runAction } from '../harness/action.js';
+import { runAction, emptyOutputs } from '../harness/action.js';
 import { json, startHttpServer, type TestServer } from '../harness/http-server.js';
 import { tempDir } from '../harness/tmp.js';
 
@@ -76,6 +76,6 @@ describe('smoke-test rejects bad input before doing anything', () => {
     expect(run.stdout).not.toMatch(/at .*index\.js:\d+/); // no stack trace
     expect(server.requests.length).toBe(before); // no request made
     expect(existsSync(reportFile)).toBe(false); // no file written
-    expect(run.outputs).toEqual({});
+    expect(run.outputs).toEqual(emptyOutputs('smoke-test'));
   });
 });

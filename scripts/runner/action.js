@@ -123,6 +123,10 @@ export async function runActionBundle(name, inputs, options = {}) {
 
   const context = { ...options.context, github: { token: '', ...options.context?.github } };
   const inputEnv = inputVariables(metadata, inputs, { absent: options.absent, context });
+  // pre-if and post-if see the action's inputs as the step passes them (defaults included).
+  const inputContext = Object.fromEntries(
+    Object.keys(metadata.inputs ?? {}).map((name) => [name, inputEnv[inputVariable(name)] ?? '']),
+  );
   /** @type {Record<string, string>} */
   const base = {
     PATH: process.env.PATH ?? '',
@@ -148,7 +152,11 @@ export async function runActionBundle(name, inputs, options = {}) {
       if (!entry) continue;
       // pre-if and post-if default to always(); main does not run after a failed pre step.
       if (phase === 'main' && status !== 'success') continue;
-      if (phase !== 'main' && !condition(runs[`${phase}-if`] ?? 'always()', { ...context, status })) continue;
+      if (
+        phase !== 'main' &&
+        !condition(runs[`${phase}-if`] ?? 'always()', { ...context, inputs: inputContext, status })
+      )
+        continue;
       const env = { ...base, ...(await fileEnv(files, phase)) };
       const result = await spawnNode(node, path.resolve(dir, entry), env, options.cwd ?? workspace, options);
       steps.push({ phase, ...result });

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { runAction, type ActionRun } from '../harness/action.js';
+import { emptyOutputs, runAction, type ActionRun } from '../harness/action.js';
 import { type GitHubSim, startGitHubSim } from '../harness/github-sim.js';
 import { json, startHttpServer, type TestServer } from '../harness/http-server.js';
 import { type PgServer, startPostgres } from '../harness/postgres.js';
@@ -144,4 +144,49 @@ describe('the deploy checklist (root action)', () => {
     expect(render.violations).toEqual([]);
     expect(github.violations).toEqual([]);
   }, 180_000);
+});
+
+describe('the checklist checks every input, whichever parts run', () => {
+  it.each([
+    [
+      'an unknown severity without github-token',
+      { severity: 'SEV1' },
+      "input 'severity': expected one of P0, P1, P2, P3",
+    ],
+    [
+      'a slack-webhook-url that is not a URL',
+      { 'slack-webhook-url': 'hooks.slack.com/x' },
+      "input 'slack-webhook-url'",
+    ],
+    [
+      'a slack-webhook-url without github-token',
+      { 'slack-webhook-url': 'https://hooks.slack.com/services/T0/B0/x' },
+      "input 'slack-webhook-url' needs input 'github-token'",
+    ],
+    ['a bad compression without database-url', { compression: 'brotli' }, "input 'compression'"],
+    [
+      'migrations-dir without database-url',
+      { 'migrations-dir': 'db' },
+      "input 'migrations-dir' needs input 'database-url'",
+    ],
+    [
+      'a deploy-timeout without a service',
+      { 'deploy-timeout': '10m' },
+      "input 'deploy-timeout' needs input 'render-service-id'",
+    ],
+    ['a bad commit', { 'render-service-id': 'srv-x1', 'render-api-key': 'k', commit: 'main' }, "input 'commit'"],
+    ['a smoke-timeout in words', { 'smoke-timeout': 'soon' }, "input 'smoke-timeout'"],
+  ])(
+    'refuses %s before anything runs',
+    async (_what, extra, message) => {
+      const requests = render.requests.length + github.requests.length + app.requests.length;
+      const run = await runAction('checklist', { 'smoke-url': `${app.url}/health`, ...extra });
+      expect(run.code).toBe(1);
+      expect(run.stdout).toContain(`::error::checklist failed: ${message}`);
+      expect(run.stdout).not.toContain('internal error');
+      expect(render.requests.length + github.requests.length + app.requests.length).toBe(requests);
+      expect(run.outputs).toEqual(emptyOutputs('checklist'));
+    },
+    60_000,
+  );
 });

@@ -186,6 +186,9 @@ describe('migrate-with-backup', () => {
     const linted = await migrateRun(f.db, f.migrations, f.backups);
     expect(linted.code).toBe(1);
     expect(linted.stdout).toMatch(/002_drop\.sql:3:.*DROP COLUMN/);
+    expect(linted.outputs.outcome).toBe('refused');
+    expect(linted.outputs['backup-uri']).toBe('');
+    expect(existsSync(f.backups)).toBe(false); // no backup taken
     expect(await snapshot(f.db)).toEqual(before);
 
     const allowed = await migrateRun(f.db, f.migrations, f.backups, { 'allow-destructive': 'true' });
@@ -216,6 +219,7 @@ describe('migrate-with-backup', () => {
       const run = await migrateRun(f.db, f.migrations, f.backups, extra as Record<string, string>);
       expect(run.code).toBe(1);
       expect(run.stdout).toContain(`::error::migrate-with-backup failed: ${named}`);
+      expect(run.outputs.outcome).toBe('refused');
       expect(run.visible).not.toContain(pg.password);
       expect(await snapshot(f.db)).toEqual(before);
       expect(existsSync(f.backups)).toBe(false);

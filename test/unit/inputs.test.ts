@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
 import {
+  Inputs,
   parseBoolean,
   parseDuration,
   parseEnum,
@@ -105,5 +107,31 @@ describe('matchers', () => {
     expect(parseTextMatcher('expect-body', '/^v\\d+$/').test('v12')).toBe(true);
     expect(parseTextMatcher('expect-body', '/^v\\d+$/').test('xv12')).toBe(false);
     expect(() => parseTextMatcher('expect-body', '/(/')).toThrow(/input 'expect-body'/);
+  });
+});
+
+describe('an input left at its default', () => {
+  const values: Record<string, string> = { 'clear-cache': 'false', instances: '', token: 'ghs_x', action: 'rollback' };
+  const inputs = new Inputs((name) => values[name] ?? '', { 'clear-cache': 'false', action: 'deploy', token: null });
+
+  it('does not count as given', () => {
+    expect(inputs.has('clear-cache')).toBe(false);
+    expect(inputs.has('instances')).toBe(false);
+  });
+
+  it('counts when it differs from the default, or the default is an expression', () => {
+    expect(inputs.has('action')).toBe(true);
+    expect(inputs.has('token')).toBe(true);
+  });
+
+  it('still reads as its value', () => {
+    expect(inputs.boolean('clear-cache', true)).toBe(false);
+  });
+});
+
+describe('actions/common/specs.generated.ts', () => {
+  it('matches every action.yml (npm run docs or npm run build rewrites it)', async () => {
+    const { generateSpecs, SPEC_FILE } = await import('../../scripts/action-spec.js');
+    expect(readFileSync(SPEC_FILE, 'utf8')).toBe(await generateSpecs());
   });
 });

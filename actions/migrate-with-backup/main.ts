@@ -46,7 +46,11 @@ async function migrateStep(ctx: ActionContext): Promise<void> {
     logger: ctx.logger,
   });
 
-  if (result.backup && !config.backupDestination) await uploadBackupArtifact(defaultDir, result.backup, ctx.logger);
+  if (result.backup && !config.backupDestination) {
+    await uploadBackupArtifact(defaultDir, result.backup, ctx.logger, {
+      allowPlaintext: config.allowPlaintextArtifact,
+    });
+  }
   ctx.output('outcome', result.outcome);
   ctx.output('applied', JSON.stringify(result.applied));
   ctx.output('pending', JSON.stringify(result.pending));

@@ -7,6 +7,7 @@ import type { DumpFormat } from '../postgres/dump.js';
 import { type RedisConnection, parseRedisUrl } from '../redis/redis.js';
 import { type Compression, parseCompression, resolveCompression } from './compression.js';
 import { type Encryption, encryptionFromInputs } from './encryption.js';
+import { ALLOW_PLAINTEXT_INPUT, requireEncryptedArtifact } from './plaintext-artifact.js';
 import { type RetentionPolicy, parseRetention } from './retention.js';
 import type { VerifyMode } from './verify.js';
 
@@ -123,6 +124,13 @@ export function parseBackupConfig(inputs: Inputs): BackupConfig {
       "input 'verify': restore applies to PostgreSQL; for Redis use full (redis-check-rdb) or checksum",
     );
   }
+  requireEncryptedArtifact({
+    input: 'destination',
+    destination,
+    encrypted: encryption.kind !== 'none',
+    allowPlaintext: inputs.boolean(ALLOW_PLAINTEXT_INPUT, false),
+    encryptionInputs: ['encrypt-to', 'encryption-passphrase'],
+  });
   if (encryption.kind === 'recipients' && verify === 'restore') {
     throw new ConfigurationError(
       "input 'verify': restore reads the backup back decrypted, which needs the private key, and encrypt-to gives only public keys; use verify: full (the default: the archive is read whole before it is encrypted, and the stored bytes read back) or encryption-passphrase",

@@ -1,6 +1,7 @@
 /** The root action's inputs: each part of the checklist is on when its inputs are given. */
 import path from 'node:path';
 import { parseCompression, resolveCompression, type Compression } from '../backup/compression.js';
+import { ALLOW_PLAINTEXT_INPUT, requireEncryptedArtifact } from '../backup/plaintext-artifact.js';
 import { ConfigurationError } from '../errors.js';
 import { type Severity, SEVERITIES } from '../incident/types.js';
 import { Inputs } from '../inputs.js';
@@ -29,7 +30,16 @@ export interface ChecklistConfig {
 const PART_INPUTS = {
   database: {
     on: "input 'database-url'",
-    inputs: ['backup-destination', 'migrations-dir', 'compression', 'pg-client', 'lock-timeout', 'allow-destructive'],
+    inputs: [
+      'backup-destination',
+      'migrations-dir',
+      'compression',
+      'pg-client',
+      'pg-bin-dir',
+      'lock-timeout',
+      'allow-destructive',
+      ALLOW_PLAINTEXT_INPUT,
+    ],
   },
   render: { on: "input 'render-service-id'", inputs: ['render-api-url', 'commit', 'deploy-timeout'] },
   smoke: { on: "input 'smoke-url' or 'smoke-checks'", inputs: ['smoke-base-url', 'smoke-headers', 'smoke-timeout'] },
@@ -51,6 +61,14 @@ export function parseChecklistConfig(inputs: Inputs, cwd: string): ChecklistConf
     lockTimeoutMs: inputs.duration('lock-timeout', '5s'),
     allowDestructive: inputs.boolean('allow-destructive', false),
   };
+  // The checklist's backup is not encrypted: as an artifact, anyone who can read the repository could download it.
+  requireEncryptedArtifact({
+    input: 'backup-destination',
+    destination: inputs.raw('backup-destination'),
+    encrypted: false,
+    allowPlaintext: inputs.boolean(ALLOW_PLAINTEXT_INPUT, false),
+    encryptionInputs: [],
+  });
   const database: ChecklistConfig['database'] = inputs.has('database-url')
     ? { conn: parsePgUrl('database-url', inputs.raw('database-url')), ...databaseParts }
     : undefined;

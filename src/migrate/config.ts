@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { parseS3Settings, type S3Settings } from '../backup/config.js';
 import { type Compression, parseCompression, resolveCompression } from '../backup/compression.js';
+import { ALLOW_PLAINTEXT_INPUT, requireEncryptedArtifact } from '../backup/plaintext-artifact.js';
 import { ConfigurationError } from '../errors.js';
 import type { Inputs } from '../inputs.js';
 import { type PgClientSpec, parsePgClientSpec } from '../postgres/client.js';
@@ -16,6 +17,8 @@ export interface MigrateConfig {
   migrationsDir: string;
   /** undefined: the default (a file under RUNNER_TEMP); 'none': no backup. */
   backupDestination?: string;
+  /** The default backup may be kept as a workflow artifact although it is not encrypted. */
+  allowPlaintextArtifact: boolean;
   compression: Compression;
   onFailure: OnFailure;
   dryRun: boolean;
@@ -47,6 +50,15 @@ export function parseMigrateConfig(inputs: Inputs, cwd: string): MigrateConfig {
       `input 'on-failure': down needs down migrations, which ${tool} does not have; use restore or keep`,
     );
   }
+  const allowPlaintextArtifact = inputs.boolean(ALLOW_PLAINTEXT_INPUT, false);
+  // The pre-migration backup is not encrypted (it is read back to restore on failure).
+  requireEncryptedArtifact({
+    input: 'backup-destination',
+    destination: rawDest,
+    encrypted: false,
+    allowPlaintext: allowPlaintextArtifact,
+    encryptionInputs: [],
+  });
   const migrationsDir = path.resolve(cwd, inputs.string('migrations-dir', 'migrations'));
   return {
     conn,
@@ -54,6 +66,7 @@ export function parseMigrateConfig(inputs: Inputs, cwd: string): MigrateConfig {
     command,
     migrationsDir,
     backupDestination: none ? 'none' : rawDest || undefined,
+    allowPlaintextArtifact,
     compression: resolveCompression(parseCompression('compression', inputs.raw('compression'))),
     onFailure,
     dryRun: inputs.boolean('dry-run', false),

@@ -62,6 +62,7 @@ export const SPECS: Record<string, ActionSpec> = {
       mode: 'new-database',
       'target-database': '',
       confirm: '',
+      'allow-other-database': 'false',
       'pre-restore-backup': '',
       jobs: '1',
       'decrypt-with': '',

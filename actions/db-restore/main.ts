@@ -16,7 +16,17 @@ await runAction('db-restore', async (ctx) => {
   for (const id of ctx.inputs.list('decrypt-with', { commas: false })) ctx.secret(id);
   const config = parseRestoreConfig(ctx.inputs);
   const tempDir = process.env.RUNNER_TEMP || os.tmpdir();
-  const located = await locateBackup('source', config.source, config.s3, { tempDir });
+  // Mode clean replaces database-url's database: the backup must be of it (or allow-other-database).
+  const located = await locateBackup(
+    'source',
+    config.source,
+    config.s3,
+    { tempDir },
+    {
+      database: config.mode === 'clean' ? config.target.database : undefined,
+      allowOtherDatabase: config.allowOtherDatabase,
+    },
+  );
   const preRestore =
     config.mode !== 'clean' || config.preRestoreBackup === 'off'
       ? undefined

@@ -7,6 +7,7 @@ import { type FileHandle, open } from 'node:fs/promises';
 import { type Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Store } from '../storage/types.js';
+import type { RunningProducer } from '../util/child.js';
 import type { ArchiveCheck } from './check.js';
 import { codecCommand, startCodec } from './codec.js';
 import type { Compression } from './compression.js';
@@ -24,14 +25,6 @@ export interface WrittenArchive {
   sizeBytes: number;
   /** Bytes before compression, when known (counted in-process, or by the full check's decoder). */
   rawBytes?: number;
-}
-
-export interface RunningProducer {
-  /** The raw archive, when the producer was not given a pipe to write into. */
-  stream?: Readable;
-  /** Settles when the producer has finished (a child's exit). */
-  done: Promise<void>;
-  kill?(): void;
 }
 
 /**

@@ -20,11 +20,10 @@ import { streamProducer, writeArchive, type WrittenArchive } from './archive.js'
 import { startArchiveCheck } from './check.js';
 import { COMPRESSION_EXTENSION, type Compression } from './compression.js';
 import { type Encryption, encryptionRecord, type DecryptionKeys } from './encryption.js';
-import { type BackupManifest, MANIFEST_SUFFIX, parseManifest } from './manifest.js';
-import { readText } from './locate.js';
+import { type BackupManifest, MANIFEST_SUFFIX } from './manifest.js';
 import { materializeArchive } from './materialize.js';
-import { compactTimestamp, renderName, seriesPrefix } from './names.js';
-import { type RetentionPolicy, planRetention } from './retention.js';
+import { compactTimestamp, renderName, seriesName } from './names.js';
+import { type RetentionPolicy, applyRetention as retainSeries } from './retention.js';
 import { type VerifyMode, verifyChecksum } from './verify.js';
 
 export interface BackupOptions {
@@ -82,6 +81,7 @@ export async function backup(o: BackupOptions): Promise<BackupResult> {
     engine: o.source.engine,
     database: db,
     name,
+    series: seriesName(o.nameTemplate, { db, engine: o.source.engine }),
     archive: path.posix.basename(key),
     format,
     compression: o.compression,
@@ -263,36 +263,10 @@ function keysFor(e: Encryption): DecryptionKeys {
 }
 
 async function applyRetention(o: BackupOptions, currentKey: string, now: Date): Promise<string[]> {
-  const series = seriesPrefix(o.nameTemplate, { db: o.source.conn.database, engine: o.source.engine, now });
-  const objects = await o.store.list(`${o.prefix}${series}`);
-  const manifests = objects.filter((x) => x.key.endsWith(MANIFEST_SUFFIX));
-  const entries = [];
-  for (const m of manifests) {
-    try {
-      const parsed = parseManifest(await readText(o.store, m.key), o.store.uri(m.key));
-      if (parsed.database !== o.source.conn.database) continue;
-      const dir = m.key.slice(0, m.key.length - path.posix.basename(m.key).length);
-      entries.push({ key: `${dir}${parsed.archive}`, manifestKey: m.key, createdAt: new Date(parsed.createdAt) });
-    } catch (err) {
-      o.logger.warning(`retention: skipped ${o.store.uri(m.key)}: ${err instanceof Error ? err.message : err}`);
-    }
-  }
-  let plan;
-  try {
-    plan = planRetention(entries, o.retention!, { now, current: currentKey });
-  } catch (err) {
-    o.logger.warning(`retention skipped, nothing deleted: ${err instanceof Error ? err.message : err}`);
-    return [];
-  }
-  const deleted: string[] = [];
-  for (const d of plan.delete) {
-    const entry = entries.find((e) => e.key === d.key)!;
-    await o.store.delete(entry.key);
-    await o.store.delete(entry.manifestKey);
-    deleted.push(o.store.uri(entry.key));
-    o.logger.info(`retention: deleted ${o.store.uri(entry.key)} (${d.createdAt.toISOString()})`);
-  }
-  return deleted;
+  const db = o.source.conn.database;
+  const series = seriesName(o.nameTemplate, { db, engine: o.source.engine });
+  const { store, prefix, logger } = o;
+  return retainSeries({ store, prefix, database: db, series, policy: o.retention!, now, current: currentKey, logger });
 }
 
 function readableOf(text: string): Readable {

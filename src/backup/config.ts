@@ -164,6 +164,8 @@ export interface RestoreConfig {
   identities: string[];
   passphrase?: string;
   drill: boolean;
+  /** mode clean: accept a backup whose manifest names another database than the one replaced. */
+  allowOtherDatabase: boolean;
   pgClient: PgClientSpec;
   s3: S3Settings;
 }
@@ -190,6 +192,11 @@ export function parseRestoreConfig(inputs: Inputs): RestoreConfig {
       targetDatabase,
     );
   }
+  const allowOtherDatabase = inputs.boolean('allow-other-database', false);
+  if (allowOtherDatabase && mode !== 'clean')
+    throw new ConfigurationError(
+      "input 'allow-other-database' is for mode clean (where the backup replaces the database named in database-url); a new database may be restored from any backup",
+    );
   const pre = inputs.raw('pre-restore-backup');
   return {
     target,
@@ -202,6 +209,7 @@ export function parseRestoreConfig(inputs: Inputs): RestoreConfig {
     identities: inputs.list('decrypt-with', { commas: false }),
     passphrase: inputs.raw('encryption-passphrase') || undefined,
     drill,
+    allowOtherDatabase,
     pgClient: parsePgClientSpec('pg-client', inputs.raw('pg-client') || 'auto', inputs.raw('pg-bin-dir')),
     s3: parseS3Settings(inputs),
   };

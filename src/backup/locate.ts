@@ -1,13 +1,27 @@
 /**
- * Finds a backup from what a person types: the archive's URI, its manifest's URI, or a prefix
- * ending in `latest` (`s3://bucket/nightly/latest`, `/backups/mydb-latest`): the newest verified
- * backup (one with a manifest) whose name starts with what comes before `latest`.
+ * Finds a backup from what a person types: the archive's URI, its manifest's URI, or a folder ending
+ * in `latest`: the newest complete backup (one with a manifest) of one series of one database in that
+ * folder (not in its subfolders).
+ *
+ * - `s3://bucket/nightly/app-latest`: the series whose literal head is `app-` (`app-{timestamp}`; not
+ *   `app-pre-deploy-{timestamp}`, whose head is `app-pre-deploy-`).
+ * - `s3://bucket/nightly/latest`: any series in the folder, as long as there is only one (after keeping
+ *   the expected database's, when one is expected); otherwise the error lists them and says what to write.
+ *
+ * With an expected database (db-restore mode clean: the one it replaces), a backup of another database is
+ * refused, naming the database it is of, unless `allowOtherDatabase`. Manifests that predate the `series`
+ * field get it from their name (names.ts inferSeries); one without a `database` is of no known database,
+ * so it is refused where a database is expected, unless `allowOtherDatabase`.
  */
 import path from 'node:path';
 import { ConfigurationError } from '../errors.js';
 import { type DestinationContext, type S3ConnectionOptions, parseDestination } from '../storage/index.js';
 import type { Store } from '../storage/types.js';
-import { type BackupManifest, MANIFEST_SUFFIX, parseManifest } from './manifest.js';
+import { ARCHIVE_EXT, type BackupManifest, MANIFEST_SUFFIX, parseManifest } from './manifest.js';
+import { seriesHead } from './names.js';
+import { type FolderBackup, listFolder, readText } from './series.js';
+
+export { readText };
 
 export interface LocatedBackup {
   store: Store;
@@ -18,13 +32,19 @@ export interface LocatedBackup {
   manifest: BackupManifest;
 }
 
-const ARCHIVE_EXT = /\.(dump|sql|tar|rdb)(\.(zst|gz|lz4))?(\.age)?$/;
+export interface BackupExpectation {
+  /** The database the backup must be of (db-restore mode clean: the database it replaces). */
+  database?: string;
+  /** Accept a backup of another database (input allow-other-database). */
+  allowOtherDatabase?: boolean;
+}
 
 export async function locateBackup(
   input: string,
   raw: string,
   s3: S3ConnectionOptions,
   ctx: DestinationContext,
+  expected: BackupExpectation = {},
 ): Promise<LocatedBackup> {
   const text = raw.trim().replace(/\/+$/, '');
   const cut = text.lastIndexOf('/');
@@ -38,7 +58,7 @@ export async function locateBackup(
   const { store, prefix } = parseDestination(input, folder, s3, ctx);
   let manifestKey: string;
   if (base.endsWith('latest')) {
-    manifestKey = await newestManifest(store, prefix, base.slice(0, -'latest'.length), input);
+    manifestKey = await newestManifest(store, prefix, base.slice(0, -'latest'.length), input, expected);
   } else if (base.endsWith(MANIFEST_SUFFIX)) {
     manifestKey = prefix + base;
   } else if (ARCHIVE_EXT.test(base)) {
@@ -54,23 +74,88 @@ export async function locateBackup(
     );
   }
   const manifest = parseManifest(await readText(store, manifestKey), store.uri(manifestKey));
+  const want = expected.database;
+  if (want !== undefined && !expected.allowOtherDatabase && manifest.database !== want) {
+    const of =
+      manifest.database === undefined
+        ? 'of no known database (its manifest does not say)'
+        : `of database '${manifest.database}'`;
+    throw new ConfigurationError(
+      `input '${input}': ${store.uri(prefix + path.posix.basename(manifest.archive))} is a backup ${of}, not of '${want}', the database it would replace; set allow-other-database: true to restore it anyway`,
+    );
+  }
   return { store, prefix, manifestKey, archiveKey: prefix + path.posix.basename(manifest.archive), manifest };
 }
 
-async function newestManifest(store: Store, prefix: string, series: string, input: string): Promise<string> {
-  const found = (await store.list(prefix + series)).filter((o) => o.key.endsWith(MANIFEST_SUFFIX));
-  let best: { key: string; at: number } | undefined;
-  for (const o of found) {
-    const at = Date.parse(parseManifest(await readText(store, o.key), store.uri(o.key)).createdAt);
-    if (!best || at > best.at || (at === best.at && o.key > best.key)) best = { key: o.key, at };
+async function newestManifest(
+  store: Store,
+  prefix: string,
+  head: string,
+  input: string,
+  expected: BackupExpectation,
+): Promise<string> {
+  const where = store.uri(prefix);
+  const listing = await listFolder(store, prefix, { namePrefix: head });
+  let found = listing.backups.filter((b) => !head || seriesHead(b.series) === head);
+  const want = expected.database;
+  if (want !== undefined && !expected.allowOtherDatabase) {
+    const mine = found.filter((b) => b.manifest.database === want);
+    if (mine.length === 0 && found.length > 0) {
+      throw new ConfigurationError(
+        `input '${input}': no backup of database '${want}' under ${where}${head}…; it holds backups of ${describeGroups(groupsOf(found))}. Restore one of them by its URI with allow-other-database: true, or point source at the folder of ${want}'s backups`,
+      );
+    }
+    found = mine;
   }
-  if (!best)
-    throw new ConfigurationError(`input '${input}': no verified backup found under ${store.uri(prefix + series)}`);
-  return best.key;
+  if (found.length === 0) {
+    const skipped = listing.unreadable.length
+      ? ` (${listing.unreadable.length} manifest(s) could not be read: ${listing.unreadable[0]!.reason})`
+      : '';
+    throw new ConfigurationError(
+      `input '${input}': no verified backup found under ${store.uri(prefix + head)}${skipped}`,
+    );
+  }
+  const groups = groupsOf(found);
+  if (groups.length > 1) {
+    const heads = groups.map((g) => seriesHead(g.series));
+    const hints = groups
+      .filter((g) => heads.filter((h) => h === seriesHead(g.series)).length === 1 && seriesHead(g.series) !== '')
+      .map((g) => store.uri(`${prefix}${seriesHead(g.series)}latest`));
+    throw new ConfigurationError(
+      `input '${input}': ${store.uri(`${prefix}${head}latest`)} is ambiguous: the folder holds ${groups.length} series, ${describeGroups(groups)}; ` +
+        (hints.length
+          ? `write the series before latest (${hints.join(', ')}) or give a backup's URI`
+          : "give a backup's URI"),
+    );
+  }
+  return groups[0]!.newest.manifestKey;
 }
 
-export async function readText(store: Store, key: string): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of await store.get(key)) chunks.push(Buffer.from(c as Buffer));
-  return Buffer.concat(chunks).toString('utf8');
+interface SeriesGroup {
+  series: string;
+  database: string | undefined;
+  newest: FolderBackup;
+}
+
+/** The backups by (database, series), each with its newest (by creation time, then key), in a stable order. */
+function groupsOf(backups: FolderBackup[]): SeriesGroup[] {
+  const groups = new Map<string, SeriesGroup>();
+  for (const b of backups) {
+    const id = `${b.manifest.database ?? ''}\u0000${b.series}`;
+    const g = groups.get(id);
+    if (!g) groups.set(id, { series: b.series, database: b.manifest.database, newest: b });
+    else if (newer(b, g.newest)) g.newest = b;
+  }
+  return [...groups.values()].sort((a, b) => (a.series === b.series ? 0 : a.series < b.series ? -1 : 1));
+}
+
+function newer(a: FolderBackup, b: FolderBackup): boolean {
+  const d = a.createdAt.getTime() - b.createdAt.getTime();
+  return d > 0 || (d === 0 && a.manifestKey > b.manifestKey);
+}
+
+function describeGroups(groups: SeriesGroup[]): string {
+  return groups
+    .map((g) => `${g.series} (database ${g.database ?? 'unknown'}, newest ${g.newest.createdAt.toISOString()})`)
+    .join(', ');
 }

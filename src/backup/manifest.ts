@@ -1,15 +1,26 @@
 /** The manifest written beside every backup: what it is, how to read it back, and what it held. */
 import type { Compression } from './compression.js';
 import type { EncryptionRecord } from './encryption.js';
+import { inferSeries } from './names.js';
 
 export const MANIFEST_SUFFIX = '.manifest.json';
+
+/** An archive's file name ending: format, then compression, then encryption. */
+export const ARCHIVE_EXT = /\.(dump|sql|tar|rdb)(\.(zst|gz|lz4))?(\.age)?$/;
 
 export interface BackupManifest {
   schema: 'opskit/backup-manifest@1';
   opskitVersion: string;
   engine: 'postgres' | 'redis';
+  /** The database backed up (as named in the database URL). */
   database: string;
   name: string;
+  /**
+   * The series the backup belongs to: its name template with the time placeholders kept, like
+   * `app-{timestamp}` (names.ts). `latest` and retention work within one series of one database.
+   * Manifests written before opskit recorded it have none: see {@link seriesOf}.
+   */
+  series?: string;
   /** Object key of the archive, relative to the manifest's own location prefix. */
   archive: string;
   format: 'custom' | 'directory' | 'plain' | 'rdb';
@@ -40,7 +51,15 @@ export function parseManifest(text: string, where: string): BackupManifest {
   if (m.schema !== 'opskit/backup-manifest@1' || typeof m.sha256 !== 'string' || typeof m.archive !== 'string') {
     throw new Error(`${where} is not an opskit backup manifest`);
   }
+  for (const field of ['database', 'name', 'series'] as const) {
+    if (m[field] !== undefined && typeof m[field] !== 'string') throw new Error(`${where}: '${field}' is not a string`);
+  }
   return m as BackupManifest;
+}
+
+/** The manifest's series; for a manifest that predates the field, inferred from its name (names.ts inferSeries). */
+export function seriesOf(m: Pick<BackupManifest, 'series' | 'name'>): string {
+  return m.series ?? inferSeries(m.name);
 }
 
 export function manifestKeyFor(archiveKey: string): string {

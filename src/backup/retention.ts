@@ -11,11 +11,26 @@
  * A backup is kept when any count rule keeps it. `off`, `none` or empty means no retention (nothing deleted).
  *
  * Whatever the policy, the backup just made (`current`) is always kept, and planRetention refuses to plan
- * from a listing that does not contain it. The caller passes only backups of the same name prefix and
- * calls this only after the new backup has been verified.
+ * from a listing that does not contain it. It is applied only after the new backup has been verified,
+ * and only to backups of the same series of the same database in the same folder (applyRetention):
+ * `app-{timestamp}` never touches `app-pre-deploy-{timestamp}`, nor anything in a subfolder.
+ *
+ * Each old backup is deleted manifest first, then its archive: an interruption in between leaves an
+ * archive without a manifest, which nothing takes for a backup, and which the next run removes as an
+ * orphan; never a manifest that points at nothing.
+ *
+ * Orphans: an archive of the series with no manifest (a run that was killed before it completed, or one
+ * interrupted between the two deletes) is removed once a complete backup of the series other than the
+ * current one was started after the orphan was last written. So an orphan goes one run later than it
+ * could: a concurrent run of the same series whose archive is still being verified, and so has no
+ * manifest yet, is never mistaken for one.
  */
-import { ConfigurationError, inputError } from '../errors.js';
+import { ConfigurationError, errorMessage, inputError } from '../errors.js';
 import { parseDuration, parseInteger, parseList } from '../inputs.js';
+import type { Logger } from '../logger.js';
+import type { Store } from '../storage/types.js';
+import { inSeries } from './names.js';
+import { listFolder } from './series.js';
 
 export type RetentionPolicy = {
   keepLast?: number;
@@ -242,4 +257,71 @@ function withContext<T>(parse: () => T, context: string): T {
     if (err instanceof ConfigurationError) throw new ConfigurationError(`${err.message} (${context})`);
     throw err;
   }
+}
+
+export interface ApplyRetentionOptions {
+  store: Store;
+  /** The folder ('' or ending in `/`). */
+  prefix: string;
+  database: string;
+  /** The series, like `app-{timestamp}` (names.ts seriesName). */
+  series: string;
+  policy: RetentionPolicy;
+  now: Date;
+  /** Archive key of the backup just made and verified. */
+  current: string;
+  logger: Logger;
+  /** Stops between deletes: each old backup is deleted whole (manifest, then archive) or not at all. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Lists the series in its folder, plans with planRetention and deletes (manifest before archive), then
+ * removes orphaned archives (see the top of this file). Pushes each deleted archive's URI into `deleted`
+ * as it goes, so a caller that is interrupted knows how far it got. Never throws for a listing it cannot
+ * use: it warns and deletes nothing; a failed delete is thrown.
+ */
+export async function applyRetention(o: ApplyRetentionOptions, deleted: string[] = []): Promise<string[]> {
+  const { store } = o;
+  const listing = await listFolder(store, o.prefix, {
+    namePrefix: o.series.split(/\{(?:timestamp|date)\}/)[0],
+    names: (name) => inSeries(name, o.series),
+  });
+  for (const u of listing.unreadable) o.logger.warning(`retention: skipped ${store.uri(u.key)}: ${u.reason}`);
+  const backups = listing.backups.filter((b) => b.manifest.database === o.database && b.series === o.series);
+  let plan: RetentionPlan;
+  try {
+    plan = planRetention(
+      backups.map((b) => ({ key: b.archiveKey, createdAt: b.createdAt })),
+      o.policy,
+      { now: o.now, current: o.current },
+    );
+  } catch (err) {
+    o.logger.warning(`retention skipped, nothing deleted: ${errorMessage(err)}`);
+    return deleted;
+  }
+  for (const d of plan.delete) {
+    if (o.signal?.aborted) return deleted;
+    const backup = backups.find((b) => b.archiveKey === d.key)!;
+    await store.delete(backup.manifestKey);
+    await store.delete(backup.archiveKey);
+    deleted.push(store.uri(backup.archiveKey));
+    o.logger.info(`retention: deleted ${store.uri(backup.archiveKey)} (${d.createdAt.toISOString()})`);
+  }
+
+  // Orphans: only once a complete backup other than the current one started after the orphan was written.
+  const previous = backups
+    .filter((b) => b.archiveKey !== o.current)
+    .reduce<Date | undefined>((at, b) => (at && at >= b.createdAt ? at : b.createdAt), undefined);
+  if (!previous) return deleted;
+  for (const orphan of listing.orphans) {
+    if (o.signal?.aborted) return deleted;
+    if (orphan.key === o.current || orphan.lastModified >= previous) continue;
+    await store.delete(orphan.key);
+    deleted.push(store.uri(orphan.key));
+    o.logger.info(
+      `retention: deleted ${store.uri(orphan.key)}, an archive with no manifest (an incomplete backup, last written ${orphan.lastModified.toISOString()})`,
+    );
+  }
+  return deleted;
 }

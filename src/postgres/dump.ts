@@ -2,8 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import type { RunningProducer } from '../backup/archive.js';
-import { killChild, spawnTool } from '../util/child.js';
+import { killChild, type RunningProducer, spawnTool } from '../util/child.js';
 import type { PgClient } from './client.js';
 import type { PgConnection } from './connection.js';
 

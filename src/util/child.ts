@@ -31,6 +31,15 @@ export interface RunningChild {
   stderrText(): string;
 }
 
+/** A process or stream writing an archive's raw bytes (backup/archive.ts writeArchive takes one). */
+export interface RunningProducer {
+  /** The raw archive, when the producer was not given a pipe to write into. */
+  stream?: Readable;
+  /** Settles when the producer has finished (a child's exit). */
+  done: Promise<void>;
+  kill?(): void;
+}
+
 const STDERR_KEEP = 16 * 1024;
 
 export function spawnTool(command: string, args: readonly string[], options: ChildOptions = {}): RunningChild {

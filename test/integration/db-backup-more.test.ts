@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { runAction, type ActionRun, emptyOutputs } from '../harness/action.js';
 import { type PgServer, rowCounts, seedSampleSchema, startPostgres } from '../harness/postgres.js';
@@ -247,7 +247,7 @@ describe('S3 credentials given as inputs', () => {
 });
 
 describe('db-restore of latest', () => {
-  it('picks the newest backup by creation time, not by name', async () => {
+  it('picks the newest backup of the series by creation time, not by name', async () => {
     await pg.psql('CREATE DATABASE series');
     await pg.psql('CREATE TABLE marker (n int)', 'series');
     const dest = path.join(dir.path, 'latest');
@@ -262,9 +262,20 @@ describe('db-restore of latest', () => {
     await pg.psql('INSERT INTO marker VALUES (99)', 'series'); // after the last backup: must not be restored
     const newest = runs[1]!;
 
-    const restored = await runAction('db-restore', {
+    // The folder holds two series (zz-{timestamp} and series-{timestamp}): a bare latest is refused.
+    const ambiguous = await runAction('db-restore', {
       'database-url': pg.url('postgres'),
       source: `${dest}/latest`,
+      'target-database': 'series_latest',
+    });
+    expect(ambiguous.code).toBe(1);
+    expect(errorLines(ambiguous).join('\n')).toContain(
+      `input 'source': ${pathToFileURL(dest).href}/latest is ambiguous: the folder holds 2 series, series-{timestamp} (database series`,
+    );
+
+    const restored = await runAction('db-restore', {
+      'database-url': pg.url('postgres'),
+      source: `${dest}/series-latest`,
       'target-database': 'series_latest',
     });
     expectSuccess(restored);

@@ -4,6 +4,7 @@ import { backup } from '../../src/backup/backup.js';
 import { parseBackupConfig } from '../../src/backup/config.js';
 import { renderBackupSummary } from '../../src/backup/summary.js';
 import { parseDestination } from '../../src/storage/index.js';
+import { cancelOnSignals } from '../../src/util/signals.js';
 import { runAction } from '../common/run.js';
 import { pgClientResolver } from '../common/pg-client.js';
 
@@ -15,8 +16,10 @@ await runAction('db-backup', async (ctx) => {
   const tempDir = process.env.RUNNER_TEMP || os.tmpdir();
   const destination = parseDestination('destination', config.destination, config.s3, { tempDir });
 
+  const cancel = cancelOnSignals(ctx.logger, 'the backup');
   const result = await backup({
     ...config,
+    signal: cancel.signal,
     store: destination.store,
     prefix: destination.prefix,
     resolveClient: pgClientResolver(config.pgClient, ctx.logger),

@@ -6,6 +6,7 @@ import { restore } from '../../src/backup/restore.js';
 import { renderRestoreSummary } from '../../src/backup/restore-summary.js';
 import { ExternalError } from '../../src/errors.js';
 import { parseDestination } from '../../src/storage/index.js';
+import { cancelOnSignals } from '../../src/util/signals.js';
 import { runAction } from '../common/run.js';
 import { pgClientResolver } from '../common/pg-client.js';
 
@@ -34,6 +35,7 @@ await runAction('db-restore', async (ctx) => {
         ? parseDestination('pre-restore-backup', config.preRestoreBackup, config.s3, { tempDir })
         : { store: located.store, prefix: `${located.prefix}pre-restore/` };
 
+  const cancel = cancelOnSignals(ctx.logger, 'the restore');
   const result = await restore({
     backup: located,
     target: config.target,
@@ -44,6 +46,8 @@ await runAction('db-restore', async (ctx) => {
     jobs: config.jobs,
     keys: { identities: config.identities, passphrase: config.passphrase },
     drill: config.drill,
+    keepPrevious: config.keepPrevious,
+    signal: cancel.signal,
     resolveClient: pgClientResolver(config.pgClient, ctx.logger, 'restore'),
     tempDir,
     logger: ctx.logger,

@@ -6,6 +6,7 @@ import { parseMigrateConfig } from '../../src/migrate/config.js';
 import { migrate } from '../../src/migrate/migrate.js';
 import { renderMigrateSummary } from '../../src/migrate/summary.js';
 import { createFileStore, parseDestination } from '../../src/storage/index.js';
+import { cancelOnSignals } from '../../src/util/signals.js';
 import { type ActionContext, runAction } from '../common/run.js';
 import { pgClientResolver } from '../common/pg-client.js';
 import { uploadBackupArtifact } from '../common/artifact.js';
@@ -34,8 +35,10 @@ async function migrateStep(ctx: ActionContext): Promise<void> {
         ? parseDestination('backup-destination', config.backupDestination, config.s3, { tempDir })
         : { store: createFileStore(defaultDir), prefix: '' };
 
+  const cancel = cancelOnSignals(ctx.logger, 'the migration');
   const result = await migrate({
     ...config,
+    signal: cancel.signal,
     cwd,
     backupTo,
     appliedBy: process.env.GITHUB_ACTOR

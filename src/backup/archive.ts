@@ -19,6 +19,7 @@ import {
   encryptStream,
 } from './encryption.js';
 import { CountingStream, HashingStream, hashFile } from './hashing.js';
+import { onAbort, throwIfInterrupted } from '../util/signals.js';
 
 export interface WrittenArchive {
   sha256: string;
@@ -53,6 +54,8 @@ export async function writeArchive(
     onProgress?: (storedBytes: number) => void;
     /** The full check, fed the compressed bytes as they are written (check.ts). */
     check?: ArchiveCheck;
+    /** Aborting stops every stage (the producer, the codec, the check) and fails the upload, which then leaves nothing. */
+    signal?: AbortSignal;
   },
 ): Promise<WrittenArchive> {
   const codec = startCodec(options.compression, 'compress');
@@ -99,8 +102,11 @@ export async function writeArchive(
     check?.kill();
     stored.destroy(err instanceof Error ? err : new Error(String(err)));
   };
-  await Promise.all([put, ...stages].map((p) => p.catch(abort)));
+  const unlisten = onAbort(options.signal, () => abort(options.signal!.reason));
+  await Promise.all([put, ...stages].map((p) => p.catch(abort))).finally(unlisten);
   if (first !== undefined) throw first;
+  // Aborted after every stage had finished: the object was written whole, but the caller decides its fate.
+  throwIfInterrupted(options.signal);
   const { size } = await put;
   const checked = check ? await check.done : undefined;
   return { sha256: stored.digest(), sizeBytes: size!, rawBytes: counter?.bytes ?? checked?.rawBytes };
@@ -155,16 +161,18 @@ export interface ReadArchive {
  */
 export async function readArchive(
   source: { store: Store; key: string },
-  options: { compression: Compression; encryption?: EncryptionRecord; keys: DecryptionKeys },
+  options: { compression: Compression; encryption?: EncryptionRecord; keys: DecryptionKeys; signal?: AbortSignal },
   to: number | Writable,
 ): Promise<ReadArchive> {
+  throwIfInterrupted(options.signal);
   const local = source.store.localPath?.(source.key);
   if (local && !options.encryption && codecCommand(options.compression, 'decompress')) {
     const fd = await open(local, 'r').catch(() => undefined);
     // A file the decompressor reads itself while Node hashes it: no copy through Node, no garbage.
-    if (fd) return readLocalArchive(local, fd, options.compression, to);
+    if (fd) return readLocalArchive(local, fd, options.compression, to, options.signal);
   }
   const body = await source.store.get(source.key);
+  const unlisten = onAbort(options.signal, () => body.destroy(options.signal!.reason as Error));
   const hasher = new HashingStream();
   body.once('error', (err) => hasher.destroy(err));
   const hashed = body.pipe(hasher);
@@ -181,6 +189,7 @@ export async function readArchive(
   stored.catch(() => codec.kill());
   const done = Promise.all([fed, codec.done]).then(() => undefined);
   done.catch(() => undefined);
+  void done.finally(unlisten).catch(() => undefined);
   return { stored, done };
 }
 
@@ -189,12 +198,14 @@ function readLocalArchive(
   handle: FileHandle,
   compression: Compression,
   to: number | Writable,
+  signal?: AbortSignal,
 ): ReadArchive {
   const codec = startCodec(compression, 'decompress', to, handle.fd);
   void handle.close();
   const stored = hashFile(file);
   stored.catch(() => codec.kill());
-  const done = codec.done;
+  const unlisten = onAbort(signal, () => codec.kill());
+  const done = codec.done.finally(unlisten);
   done.catch(() => undefined);
   return { stored, done };
 }

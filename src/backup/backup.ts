@@ -6,7 +6,8 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { Readable, type Writable } from 'node:stream';
-import { ConfigurationError, ExternalError } from '../errors.js';
+import type pg from 'pg';
+import { ConfigurationError, ExternalError, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { PgClient } from '../postgres/client.js';
 import { type PgConnection, connect, withClient } from '../postgres/connection.js';
@@ -15,6 +16,7 @@ import { rowCounts, serverInfo, userTables } from '../postgres/inspect.js';
 import { adminClient, createDatabase, dropDatabase, restoreArchive } from '../postgres/restore.js';
 import { type RedisConnection, checkRdb, dumpRdb, redisCliVersion, redisInfo } from '../redis/redis.js';
 import type { Store } from '../storage/types.js';
+import { Interrupted, interruption, throwIfInterrupted } from '../util/signals.js';
 import { OPSKIT_VERSION } from '../version.js';
 import { streamProducer, writeArchive, type WrittenArchive } from './archive.js';
 import { startArchiveCheck } from './check.js';
@@ -44,6 +46,12 @@ export interface BackupOptions {
   now?: Date;
   /** Bytes written to the store so far. */
   onProgress?(storedBytes: number): void;
+  /**
+   * Aborting stops the backup: pg_dump and the codec end, the upload is abandoned, the archive and
+   * any scratch database removed; the Interrupted error it then throws says so. Once the manifest is
+   * written the backup is complete, and only retention is cut short.
+   */
+  signal?: AbortSignal;
 }
 
 export interface BackupResult {
@@ -72,8 +80,12 @@ export async function backup(o: BackupOptions): Promise<BackupResult> {
     );
   }
 
-  const dumped =
-    o.source.engine === 'postgres' ? await dumpPostgres(o, o.source.conn, key) : await dumpRedis(o, o.source.conn, key);
+  const state = new BackupState(o, key);
+  const dumped = await (
+    o.source.engine === 'postgres' ? dumpPostgres(o, o.source.conn, key) : dumpRedis(o, o.source.conn, key)
+  ).catch(async (err: unknown) => {
+    throw (await state.interrupted('while dumping')) ?? err;
+  });
 
   const manifest: BackupManifest = {
     schema: 'opskit/backup-manifest@1',
@@ -103,21 +115,37 @@ export async function backup(o: BackupOptions): Promise<BackupResult> {
   };
 
   try {
-    await verifyBackup(o, key, manifest, dumped.client);
+    await verifyBackup(o, key, manifest, dumped.client, state);
+    throwIfInterrupted(o.signal);
   } catch (err) {
+    const stopped = await state.interrupted('while verifying the backup');
+    if (stopped) throw stopped;
     o.logger.error(`the new backup failed verification and was removed: ${o.store.uri(key)}`);
     await o.store.delete(key).catch(() => undefined);
     throw err;
   }
   manifest.durationSeconds = Math.round((performance.now() - t0) / 100) / 10;
-  await o.store.put(manifestKey, readableOf(JSON.stringify(manifest, null, 2) + '\n'), {
-    contentType: 'application/json',
-  });
+  // The manifest marks the backup complete: it is written whole even when a signal arrives meanwhile.
+  try {
+    await o.store.put(manifestKey, readableOf(JSON.stringify(manifest, null, 2) + '\n'), {
+      contentType: 'application/json',
+    });
+  } catch (err) {
+    await o.store.delete(key).catch(() => undefined);
+    throw err;
+  }
   o.logger.info(
     `backup ${o.store.uri(key)}: ${manifest.sizeBytes} bytes, sha256 ${manifest.sha256.slice(0, 12)}…, verified (${o.verify})`,
   );
 
-  const deleted = o.retention ? await applyRetention(o, key, started) : [];
+  const deleted: string[] = [];
+  if (o.retention) await applyRetention(o, key, started, deleted);
+  const stop = interruption(o.signal);
+  if (stop) {
+    throw stop.withState(
+      `the backup ${o.store.uri(key)} is complete and verified (its manifest is written)${o.retention ? `; retention deleted ${deleted.length} old backup${deleted.length === 1 ? '' : 's'} and stopped there` : ''}`,
+    );
+  }
   return { uri: o.store.uri(key), manifestUri: o.store.uri(manifestKey), manifest, verified: o.verify, deleted };
 }
 
@@ -155,6 +183,7 @@ async function dumpPostgres(o: BackupOptions, conn: PgConnection, key: string): 
           snapshot: snap.rows[0]!.s,
           extraArgs: o.extraArgs,
           tempDir: o.tempDir,
+          signal: o.signal,
         },
         into,
       );
@@ -216,11 +245,18 @@ async function dumpRedis(o: BackupOptions, conn: RedisConnection, key: string): 
   }
 }
 
-async function verifyBackup(o: BackupOptions, key: string, manifest: BackupManifest, client?: PgClient): Promise<void> {
+async function verifyBackup(
+  o: BackupOptions,
+  key: string,
+  manifest: BackupManifest,
+  client: PgClient | undefined,
+  state: BackupState,
+): Promise<void> {
   // full: the archive was read whole while it was written (check.ts; an RDB file is checked by
   // redis-check-rdb before it is written); what is left is reading the stored bytes back.
-  if (o.verify !== 'restore' || o.source.engine === 'redis') return verifyChecksum(o.store, key, manifest.sha256);
-  await verifyByRestore(o, o.source.conn, key, manifest, client!);
+  if (o.verify !== 'restore' || o.source.engine === 'redis')
+    return verifyChecksum(o.store, key, manifest.sha256, o.signal);
+  await verifyByRestore(o, o.source.conn, key, manifest, client!, state);
 }
 
 /** Restores into a scratch database on the same server, compares row counts with the source, drops it. */
@@ -230,22 +266,70 @@ async function verifyByRestore(
   key: string,
   manifest: BackupManifest,
   client: PgClient,
+  state: BackupState,
 ) {
   const scratch = `opskit_verify_${compactTimestamp(new Date()).toLowerCase()}_${Math.random().toString(36).slice(2, 6)}`;
-  const local = await materializeArchive({ store: o.store, key }, manifest, keysFor(o.encryption), o.tempDir);
-  const admin = await adminClient(conn);
+  const local = await materializeArchive({ store: o.store, key }, manifest, keysFor(o.encryption), o.tempDir, o.signal);
+  let admin: pg.Client | undefined;
   try {
+    admin = await adminClient(conn);
+    throwIfInterrupted(o.signal);
+    state.scratch = scratch;
+    o.logger.info(`verifying by restoring into the scratch database ${scratch}`);
     await createDatabase(admin, scratch);
     const target = conn.withDatabase(scratch);
-    await restoreArchive({ target, client, path: local.path, format: manifest.format as DumpFormat, jobs: o.jobs });
+    await restoreArchive({
+      target,
+      client,
+      path: local.path,
+      format: manifest.format as DumpFormat,
+      jobs: o.jobs,
+      signal: o.signal,
+    });
+    throwIfInterrupted(o.signal);
     const counts = await withClient(target, (c) => rowCounts(c));
     const diff = compareCounts(manifest.tables, counts);
     if (diff.length)
       throw new ConfigurationError(`verification by restore found different row counts: ${diff.join('; ')}`);
   } finally {
-    await dropDatabase(admin, scratch).catch(() => undefined);
-    await admin.end().catch(() => undefined);
+    if (admin) {
+      state.scratchDropError = await dropDatabase(admin, scratch).then(
+        () => undefined,
+        (err: unknown) => errorMessage(err),
+      );
+      await admin.end().catch(() => undefined);
+    }
     await local.cleanup();
+  }
+}
+
+/** Where a backup stands, for the one line an interrupted run leaves. */
+class BackupState {
+  scratch?: string;
+  scratchDropError?: string;
+  constructor(
+    private readonly o: BackupOptions,
+    private readonly key: string,
+  ) {}
+
+  /** When the run was interrupted: removes the archive (again: it is idempotent) and says what is left. */
+  async interrupted(phase: string): Promise<Interrupted | undefined> {
+    const stop = interruption(this.o.signal);
+    if (!stop) return undefined;
+    const uri = this.o.store.uri(this.key);
+    const removed = await this.o.store.delete(this.key).then(
+      () => `the partial archive ${uri} was removed`,
+      (err: unknown) => `the partial archive ${uri} could not be removed (${errorMessage(err)}); delete it by hand`,
+    );
+    const parts = [`no backup was kept`, removed];
+    if (this.scratch)
+      parts.push(
+        this.scratchDropError
+          ? `the scratch database ${this.scratch} could not be dropped (${this.scratchDropError}); drop it by hand`
+          : `the scratch database ${this.scratch} was dropped`,
+      );
+    parts.push('no temp file is left');
+    return stop.withState(`${phase} ${this.o.source.conn.database}: ${parts.join('; ')}`);
   }
 }
 
@@ -262,11 +346,14 @@ function keysFor(e: Encryption): DecryptionKeys {
   return { identities: [], passphrase: e.kind === 'passphrase' ? e.passphrase : undefined };
 }
 
-async function applyRetention(o: BackupOptions, currentKey: string, now: Date): Promise<string[]> {
+async function applyRetention(o: BackupOptions, currentKey: string, now: Date, deleted: string[]): Promise<void> {
   const db = o.source.conn.database;
   const series = seriesName(o.nameTemplate, { db, engine: o.source.engine });
-  const { store, prefix, logger } = o;
-  return retainSeries({ store, prefix, database: db, series, policy: o.retention!, now, current: currentKey, logger });
+  const { store, prefix, logger, signal } = o;
+  await retainSeries(
+    { store, prefix, database: db, series, policy: o.retention!, now, current: currentKey, logger, signal },
+    deleted,
+  );
 }
 
 function readableOf(text: string): Readable {

@@ -166,6 +166,8 @@ export interface RestoreConfig {
   drill: boolean;
   /** mode clean: accept a backup whose manifest names another database than the one replaced. */
   allowOtherDatabase: boolean;
+  /** mode clean: keep `<db>__opskit_previous` after the swap. */
+  keepPrevious: boolean;
   pgClient: PgClientSpec;
   s3: S3Settings;
 }
@@ -198,6 +200,11 @@ export function parseRestoreConfig(inputs: Inputs): RestoreConfig {
       "input 'allow-other-database' is for mode clean (where the backup replaces the database named in database-url); a new database may be restored from any backup",
     );
   const pre = inputs.raw('pre-restore-backup');
+  const keepPrevious = inputs.boolean('keep-previous', false);
+  if (keepPrevious && mode !== 'clean')
+    throw new ConfigurationError(
+      "input 'keep-previous' is for mode clean (it keeps the database the restore replaced); remove it or set mode: clean",
+    );
   return {
     target,
     source,
@@ -210,6 +217,7 @@ export function parseRestoreConfig(inputs: Inputs): RestoreConfig {
     passphrase: inputs.raw('encryption-passphrase') || undefined,
     drill,
     allowOtherDatabase,
+    keepPrevious,
     pgClient: parsePgClientSpec('pg-client', inputs.raw('pg-client') || 'auto', inputs.raw('pg-bin-dir')),
     s3: parseS3Settings(inputs),
   };

@@ -12,6 +12,7 @@ import { ExternalError } from '../errors.js';
 import { type ArchiveIndex, type ArchiveWalker, followArchive } from '../postgres/archive-index.js';
 import type { Store } from '../storage/types.js';
 import { killChild, spawnTool } from '../util/child.js';
+import { interruption } from '../util/signals.js';
 import { type ReadArchive, readArchive } from './archive.js';
 import type { DecryptionKeys } from './encryption.js';
 import type { BackupManifest } from './manifest.js';
@@ -29,18 +30,20 @@ export async function materializeArchive(
   manifest: Pick<BackupManifest, 'compression' | 'encryption' | 'format' | 'sha256'>,
   keys: DecryptionKeys,
   tempDir: string,
+  /** Aborting stops the read and removes the temp copy (the rejection is then the signal's reason). */
+  signal?: AbortSignal,
 ): Promise<LocalArchive> {
   const dir = await mkdtemp(path.join(tempDir, 'opskit-archive-'));
   const cleanup = () => rm(dir, { recursive: true, force: true });
   let walking: Promise<ArchiveWalker> | undefined;
   try {
-    const options = { compression: manifest.compression, encryption: manifest.encryption, keys };
+    const options = { compression: manifest.compression, encryption: manifest.encryption, keys, signal };
     let target: string;
     let read: ReadArchive;
     if (manifest.format === 'directory') {
       target = path.join(dir, 'dump');
       await mkdir(target);
-      const tar = spawnTool('tar', ['-xf', '-', '-C', target], { stdin: 'pipe', stdout: 'ignore' });
+      const tar = spawnTool('tar', ['-xf', '-', '-C', target], { stdin: 'pipe', stdout: 'ignore', signal });
       read = await readArchive(source, options, tar.stdin).catch((err) => {
         killChild(tar);
         throw err;
@@ -70,6 +73,8 @@ export async function materializeArchive(
   } catch (err) {
     await walking?.then((w) => w.close()).catch(() => undefined);
     await cleanup();
+    const stop = interruption(signal);
+    if (stop) throw stop;
     if (err instanceof Mismatch || (err instanceof Error && err.name === 'ConfigurationError')) throw err;
     const message = err instanceof Error ? err.message : String(err);
     throw new ExternalError(

@@ -18,6 +18,7 @@ export function renderRestoreSummary(r: RestoreResult, drill: boolean): string {
         ['Tables / rows', `${r.tables} / ${r.rows} (${countedHow(r)})`],
         ['Matches manifest', ok ? 'yes' : 'no'],
         ['Pre-restore backup', r.preRestoreBackup ? `\`${r.preRestoreBackup.uri}\`` : ''],
+        ['Replaced database', replaced(r)],
       ],
     ),
   ];
@@ -29,6 +30,12 @@ export function renderRestoreSummary(r: RestoreResult, drill: boolean): string {
         .join('\n')}`,
     );
   return fitSummary(parts.join('\n\n') + '\n');
+}
+
+function replaced(r: RestoreResult): string {
+  if (!r.swap) return '';
+  if (!r.swap.previous) return 'none (the database did not exist)';
+  return r.swap.keptPrevious ? `kept as \`${r.swap.previous}\` (keep-previous)` : `swapped out and dropped`;
 }
 
 function countedHow(r: RestoreResult): string {

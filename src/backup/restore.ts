@@ -1,20 +1,36 @@
 /**
  * db-restore: verify the archive first (sha256 against the manifest, every block read), then
- * restore into a new database (default), over the target (clean: only with confirm, after a
- * verified pre-restore backup, and put back from it if the restore fails), or as a drill.
+ * restore into a new database (default), as a drill, or (clean) into a database beside the target
+ * that replaces it only once verified: `<db>__opskit_restore` is restored, its row counts checked
+ * against the manifest, a pre-restore backup of the target taken (when it holds anything; with
+ * confirm), the target's database-level settings copied, and then both renames happen in one
+ * transaction (target → `<db>__opskit_previous`, restore → target). Until that transaction the
+ * target is untouched, whatever fails or whichever signal arrives.
  */
 import { ConfigurationError, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
+import {
+  copyDatabaseSettings,
+  createDatabaseLike,
+  databaseContent,
+  databaseProperties,
+  describeContent,
+  lockCleanRestore,
+  recoverInterruptedSwap,
+  sideDatabase,
+  swapDatabases,
+} from '../postgres/clean.js';
 import type { PgClient } from '../postgres/client.js';
 import { type PgConnection, withClient } from '../postgres/connection.js';
 import type { DumpFormat } from '../postgres/dump.js';
-import { databaseExists, rowCounts, rowCountsParallel } from '../postgres/inspect.js';
-import { adminClient, createDatabase, dropDatabase, readWholeArchive, restoreArchive } from '../postgres/restore.js';
+import { databaseExists, rowCountsParallel } from '../postgres/inspect.js';
+import { adminClient, createDatabase, dropDatabase, restoreArchive } from '../postgres/restore.js';
 import type { Store } from '../storage/types.js';
+import { Interrupted, interruption, throwIfInterrupted } from '../util/signals.js';
 import { type BackupResult, backup, compareCounts } from './backup.js';
-import type { DecryptionKeys } from './encryption.js';
+import { type DecryptionKeys, type Encryption, type EncryptionRecord, fingerprint } from './encryption.js';
 import type { LocatedBackup } from './locate.js';
-import { type LocalArchive, materializeArchive } from './materialize.js';
+import { materializeArchive } from './materialize.js';
 import { compactTimestamp } from './names.js';
 
 export type RestoreMode = 'new-database' | 'clean';
@@ -37,6 +53,10 @@ export interface RestoreOptions {
   resolveClient(archiveMajor: number): Promise<PgClient>;
   tempDir: string;
   logger: Logger;
+  /** clean mode: keep `<db>__opskit_previous` (the database replaced) instead of dropping it after the swap. */
+  keepPrevious?: boolean;
+  /** Aborting stops the restore; before the swap the target is untouched and every temp database dropped. */
+  signal?: AbortSignal;
 }
 
 export interface RestoreResult {
@@ -53,6 +73,8 @@ export interface RestoreResult {
   differences: string[];
   preRestoreBackup?: BackupResult;
   dropped: boolean;
+  /** clean mode, once swapped: the name the replaced database got (none when there was none), and whether it was kept. */
+  swap?: { previous?: string; keptPrevious: boolean };
 }
 
 export async function restore(o: RestoreOptions): Promise<RestoreResult> {
@@ -65,35 +87,59 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
     );
   }
   const format = m.format as DumpFormat;
+  const clean = o.mode === 'clean' && !o.drill;
   const name = o.drill
     ? `opskit_drill_${compactTimestamp(new Date()).toLowerCase()}`
-    : o.mode === 'clean'
+    : clean
       ? o.target.database
       : o.targetDatabase || `${m.database}_restored_${compactTimestamp(new Date()).toLowerCase()}`;
+  // clean: the restore goes into a database beside the target, which is swapped in once verified.
+  const side = clean ? sideDatabase(name, 'restore') : name;
+  const previous = sideDatabase(name, 'previous');
 
   // Refuse what we can refuse before reading anything.
-  const admin = await adminClient(o.target, name);
+  const admin = await adminClient(o.target, [name, side, previous]);
   try {
+    if (clean) {
+      await lockCleanRestore(admin, name);
+      await recoverInterruptedSwap(admin, name, o.logger);
+    }
     const exists = await databaseExists(admin, name);
     if (o.mode === 'new-database' && exists) {
       throw new ConfigurationError(
         `input 'target-database': database '${name}' already exists; choose a new name, or use mode: clean to replace it`,
       );
     }
-    let userTables = 0;
-    if (o.mode === 'clean' && exists) {
-      userTables = Object.keys(await withClient(o.target, (c) => rowCounts(c))).length;
-      if (userTables > 0 && o.confirm !== name) {
+    let holds = '';
+    if (clean && exists) {
+      holds = describeContent(await withClient(o.target, (c) => databaseContent(c)));
+      if (holds && o.confirm !== name) {
         throw new ConfigurationError(
-          `input 'confirm': mode clean replaces database '${name}', which has ${userTables} tables; set confirm to '${name}' to go ahead`,
+          `input 'confirm': mode clean replaces database '${name}', which holds ${holds}; set confirm to '${name}' to go ahead`,
         );
       }
+      if (holds && !o.preRestore)
+        throw new ConfigurationError(
+          `input 'pre-restore-backup': clean mode over a database that holds ${holds} needs a pre-restore backup`,
+        );
     }
+    const takePreRestore = clean && holds !== '' && o.preRestore !== 'skip';
+    const preRestoreEncryption = takePreRestore ? await encryptionLike(m.encryption, o.keys) : undefined;
+    const like = clean && exists ? await databaseProperties(admin, name) : undefined;
 
     const client = await o.resolveClient(m.tool.major ?? 0);
+    const state = new RestoreState(name, side, clean, exists);
     o.logger.info(`reading back ${from} and checking it against its manifest`);
     const tRead = performance.now();
-    const local = await materializeArchive({ store: o.backup.store, key: o.backup.archiveKey }, m, o.keys, o.tempDir);
+    const local = await materializeArchive(
+      { store: o.backup.store, key: o.backup.archiveKey },
+      m,
+      o.keys,
+      o.tempDir,
+      o.signal,
+    ).catch((err) => {
+      throw state.interrupted(o.signal) ?? err;
+    });
     o.logger.info(`archive read back whole and its sha256 matches the manifest (${seconds(tRead)})`);
     const offsets = local.index?.offsets;
     if (offsets)
@@ -102,35 +148,71 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
           ? `data offsets written into the archive's table of contents: ${offsets.patched} blocks`
           : `data offsets left unset (${offsets.skipped}); pg_restore scans for each block`,
       );
+    let preRestoreBackup: BackupResult | undefined;
     try {
-      // The sha256 and compression checksums have proven the bytes; a clean restore replaces a live
-      // database, so there the archive's every block is read once more before anything is dropped.
-      if (o.mode === 'clean') await readWholeArchive(client, local.path, format);
-      let preRestoreBackup: BackupResult | undefined;
-      if (o.mode === 'clean' && exists && userTables > 0 && o.preRestore !== 'skip') {
-        if (!o.preRestore)
-          throw new ConfigurationError(
-            "input 'pre-restore-backup': clean mode over a database with tables needs a pre-restore backup",
-          );
-        preRestoreBackup = await takePreRestoreBackup(o, client);
-      }
+      throwIfInterrupted(o.signal);
       const tRestore = performance.now();
-      o.logger.info(`restoring into ${name} (${format === 'plain' ? 'psql' : `pg_restore --jobs=${o.jobs}`})`);
-      await restoreInto(o, admin, client, local, name, format, exists, preRestoreBackup);
+      o.logger.info(
+        `restoring into ${side}${clean ? ` (beside ${name}, swapped in once verified)` : ''} (${format === 'plain' ? 'psql' : `pg_restore --jobs=${o.jobs}`})`,
+      );
+      if (like) await createDatabaseLike(admin, side, like);
+      else await createDatabase(admin, side);
+      state.created = true;
+      await restoreArchive({
+        target: o.target.withDatabase(side),
+        client,
+        path: local.path,
+        format,
+        jobs: o.jobs,
+        signal: o.signal,
+      });
       const restoreSeconds = (performance.now() - tRestore) / 1000;
+      throwIfInterrupted(o.signal);
       // pg_restore loads each table's COPY data whole or fails, so after it succeeded a table holds
       // exactly the rows of its data block. A drill, whose job is to prove the backup, counts anyway.
       const fromArchive = o.drill ? undefined : local.index?.rows;
       o.logger.info(
         `restored in ${seconds(tRestore)}; ${fromArchive ? "rows per table from the archive's COPY data; counting any table it has none for" : 'counting the rows of every table'}`,
       );
-      const counts = await rowCountsParallel(o.target.withDatabase(name), o.jobs, fromArchive);
+      const counts = await rowCountsParallel(o.target.withDatabase(side), o.jobs, fromArchive);
       const fromArchiveTables = Object.keys(counts).filter((t) => fromArchive?.has(t)).length;
       const differences = compareCounts(m.tables, counts);
+      throwIfInterrupted(o.signal);
       let dropped = false;
+      let swap: RestoreResult['swap'];
       if (o.drill) {
         await dropDatabase(admin, name);
+        state.created = false;
         dropped = true;
+      } else if (clean && differences.length) {
+        o.logger.error(`${side} differs from the manifest; ${name} was not replaced and ${side} was dropped`);
+        await dropDatabase(admin, side);
+        state.created = false;
+      } else if (clean) {
+        if (takePreRestore) {
+          preRestoreBackup = await takePreRestoreBackup(o, client, preRestoreEncryption!);
+          state.preRestore = preRestoreBackup.uri;
+        }
+        if (like) await copyDatabaseSettings(admin, like, side);
+        throwIfInterrupted(o.signal);
+        if (exists && (await databaseExists(admin, previous))) {
+          o.logger.warning(`dropping ${previous}, the database an earlier clean restore replaced and kept`);
+          await dropDatabase(admin, previous);
+        }
+        throwIfInterrupted(o.signal);
+        // From here on the run finishes what it started: the swap is one transaction, and a signal
+        // that arrives during it is answered after it.
+        await swapDatabases(admin, { db: name, side, previous }, exists);
+        state.swapped = true;
+        state.created = false;
+        o.logger.info(
+          exists
+            ? `swapped: ${name} is the restored database; the one it replaced is ${previous}`
+            : `renamed ${side} to ${name}`,
+        );
+        swap = { previous: exists ? previous : undefined, keptPrevious: exists && o.keepPrevious === true };
+        if (exists && !o.keepPrevious) await dropDatabase(admin, previous);
+        if (o.signal?.aborted) throw state.interrupted(o.signal);
       }
       return {
         restoredFrom: from,
@@ -144,7 +226,17 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
         differences,
         preRestoreBackup,
         dropped,
+        swap,
       };
+    } catch (err) {
+      if (state.created) {
+        state.dropError = await dropDatabase(admin, side).then(
+          () => undefined,
+          (e: unknown) => errorMessage(e),
+        );
+        if (!state.dropError) state.created = false;
+      }
+      throw state.interrupted(o.signal) ?? err;
     } finally {
       await local.cleanup();
     }
@@ -153,67 +245,102 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
   }
 }
 
-async function takePreRestoreBackup(o: RestoreOptions, client: PgClient): Promise<BackupResult> {
-  o.logger.info(`taking a pre-restore backup of ${o.target.display} before replacing it`);
+/** Where a restore stands, for the one line an interrupted run leaves. */
+class RestoreState {
+  created = false;
+  swapped = false;
+  dropError?: string;
+  preRestore?: string;
+  constructor(
+    readonly name: string,
+    readonly side: string,
+    readonly clean: boolean,
+    readonly existed: boolean,
+  ) {}
+
+  interrupted(signal: AbortSignal | undefined): Interrupted | undefined {
+    const stop = interruption(signal);
+    if (!stop) return undefined;
+    const parts: string[] = [];
+    if (this.swapped) {
+      parts.push(`after the swap: ${this.name} is the restored database, verified against the manifest`);
+    } else if (this.clean) {
+      parts.push(
+        this.existed
+          ? `before the swap: database ${this.name} is untouched`
+          : `before the swap: database ${this.name} was not created`,
+      );
+    } else {
+      parts.push(`nothing was restored`);
+    }
+    if (!this.swapped) {
+      if (this.dropError) parts.push(`${this.side} could not be dropped (${this.dropError}); drop it by hand`);
+      else if (this.created) parts.push(`${this.side} is left behind; drop it by hand`);
+      else parts.push(`no ${this.clean ? this.side : `database ${this.side}`} is left`);
+    }
+    if (this.preRestore) parts.push(`the pre-restore backup ${this.preRestore} was kept`);
+    parts.push('the temp copy of the archive was removed');
+    return stop.withState(parts.join('; '));
+  }
+}
+
+/**
+ * The pre-restore backup is encrypted as the source was: with its passphrase, or to its recipients
+ * (the public keys of the identities that decrypt it; the manifest keeps only their fingerprints,
+ * so every one of them must have its identity in decrypt-with).
+ */
+export async function encryptionLike(record: EncryptionRecord | undefined, keys: DecryptionKeys): Promise<Encryption> {
+  if (!record) return { kind: 'none' };
+  if (record.kind === 'passphrase') {
+    if (!keys.passphrase)
+      throw new ConfigurationError("this backup is encrypted with a passphrase: set input 'encryption-passphrase'");
+    return { kind: 'passphrase', passphrase: keys.passphrase };
+  }
+  const { identityToRecipient } = await import('age-encryption');
+  const wanted = record.recipientFingerprints ?? [];
+  const recipients: string[] = [];
+  for (const id of keys.identities) {
+    let recipient: string;
+    try {
+      recipient = await identityToRecipient(id);
+    } catch {
+      throw new ConfigurationError("input 'decrypt-with': expected age identities (AGE-SECRET-KEY-1…, one per line)");
+    }
+    if ((!wanted.length || wanted.includes(fingerprint(recipient))) && !recipients.includes(recipient))
+      recipients.push(recipient);
+  }
+  const missing = wanted.filter((f) => !recipients.some((r) => fingerprint(r) === f));
+  if (missing.length || !recipients.length) {
+    throw new ConfigurationError(
+      `input 'decrypt-with': the pre-restore backup is encrypted to the same recipients as the source backup (${wanted.join(', ')}), so each needs its identity here; missing: ${missing.join(', ') || 'all'}. Add them, or set pre-restore-backup to off when the database is empty`,
+    );
+  }
+  return { kind: 'recipients', recipients };
+}
+
+async function takePreRestoreBackup(
+  o: RestoreOptions,
+  client: PgClient,
+  encryption: Encryption,
+): Promise<BackupResult> {
+  o.logger.info(`taking a pre-restore backup of ${o.target.display} before swapping in the restore`);
+  const to = o.preRestore as { store: Store; prefix: string };
   return backup({
     source: { engine: 'postgres', conn: o.target },
-    store: (o.preRestore as { store: Store; prefix: string }).store,
-    prefix: (o.preRestore as { store: Store; prefix: string }).prefix,
+    store: to.store,
+    prefix: to.prefix,
     nameTemplate: 'pre-restore-{db}-{timestamp}',
     format: 'custom',
     jobs: 1,
     compression: o.backup.manifest.compression,
-    encryption: { kind: 'none' },
+    encryption,
     verify: 'full',
     resolveClient: async () => client,
     extraArgs: [],
     tempDir: o.tempDir,
     logger: o.logger,
+    signal: o.signal,
   });
-}
-
-async function restoreInto(
-  o: RestoreOptions,
-  admin: import('pg').Client,
-  client: PgClient,
-  local: LocalArchive,
-  name: string,
-  format: DumpFormat,
-  exists: boolean,
-  preRestore: BackupResult | undefined,
-): Promise<void> {
-  const target = o.target.withDatabase(name);
-  if (exists) await dropDatabase(admin, name);
-  await createDatabase(admin, name);
-  try {
-    await restoreArchive({ target, client, path: local.path, format, jobs: o.jobs });
-  } catch (err) {
-    await dropDatabase(admin, name).catch(() => undefined);
-    if (!exists) throw err;
-    // clean mode: the target was replaced; put it back as it was.
-    if (!preRestore) throw err;
-    o.logger.error(
-      `restore failed (${errorMessage(err)}); putting ${name} back from the pre-restore backup ${preRestore.uri}`,
-    );
-    const back = await materializeArchive(
-      {
-        store: (o.preRestore as { store: Store }).store,
-        key: (o.preRestore as { prefix: string }).prefix + preRestore.manifest.archive,
-      },
-      preRestore.manifest,
-      { identities: [] },
-      o.tempDir,
-    );
-    try {
-      await createDatabase(admin, name);
-      await restoreArchive({ target, client, path: back.path, format: 'custom', jobs: o.jobs });
-    } finally {
-      await back.cleanup();
-    }
-    throw new ConfigurationError(
-      `restore failed and ${name} was put back from ${preRestore.uri}: ${errorMessage(err)}`,
-    );
-  }
 }
 
 function seconds(since: number): string {

@@ -13,14 +13,14 @@ import { HashingStream, hashFile } from './hashing.js';
 
 export type VerifyMode = 'checksum' | 'full' | 'restore';
 
-export async function verifyChecksum(store: Store, key: string, sha256: string): Promise<void> {
+export async function verifyChecksum(store: Store, key: string, sha256: string, signal?: AbortSignal): Promise<void> {
   const local = store.localPath?.(key);
   let got: string;
   if (local) {
     got = (await hashFile(local)).sha256;
   } else {
     const hasher = new HashingStream();
-    await pipeline(await store.get(key), hasher, devNull());
+    await pipeline(await store.get(key), hasher, devNull(), signal ? { signal } : {});
     got = hasher.digest();
   }
   if (got !== sha256) {

@@ -9,9 +9,10 @@ import { restore } from '../backup/restore.js';
 import { ConfigurationError, ExternalError, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { PgClient } from '../postgres/client.js';
-import { type PgConnection, connect } from '../postgres/connection.js';
+import { type PgConnection, connect, withClient } from '../postgres/connection.js';
 import type { Store } from '../storage/types.js';
 import { spawnTool } from '../util/child.js';
+import { Interrupted, interruption, onAbort, throwIfInterrupted } from '../util/signals.js';
 import { scrub } from '../redact.js';
 import path from 'node:path';
 import { type MigrationFile, compareVersions, readMigrations } from './files.js';
@@ -46,6 +47,13 @@ export interface MigrateOptions {
   resolveClient(serverMajor: number): Promise<PgClient>;
   tempDir: string;
   logger: Logger;
+  /**
+   * Aborting (a cancelled run) stops the backup (nothing applied, nothing left), or the migration
+   * running (its query cancelled, its tool stopped), which is then handled as a failure: the
+   * database is put back per on-failure, and that recovery itself is not cut short. The run then
+   * throws an Interrupted error saying what state the database is in.
+   */
+  signal?: AbortSignal;
 }
 
 export interface MigrateResult {
@@ -62,7 +70,15 @@ export interface MigrateResult {
 }
 
 export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
-  return o.tool === 'sql' ? migrateSql(o) : migrateWithTool(o);
+  const result = await (o.tool === 'sql' ? migrateSql(o) : migrateWithTool(o));
+  const stop = interruption(o.signal);
+  if (!stop) return result;
+  const what = result.outcome.startsWith('failed')
+    ? `${result.applied.length ? `after applying ${result.applied.join(', ')}` : 'before any migration was applied'}; ${result.recovery}`
+    : result.outcome === 'applied'
+      ? `every migration was applied (${result.applied.join(', ') || 'by the tool'}) before it took effect`
+      : `nothing was applied (${result.outcome})`;
+  throw stop.withState(`while migrating ${o.conn.database}: ${what}`);
 }
 
 async function migrateSql(o: MigrateOptions): Promise<MigrateResult> {
@@ -97,11 +113,16 @@ async function migrateSql(o: MigrateOptions): Promise<MigrateResult> {
       appliedBy: o.appliedBy,
       logger: o.logger,
     };
+    // A cancelled run cancels the statement running (from another session); the failure path follows.
+    const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    const stopQuery = onAbort(o.signal, () => void cancelQuery(o.conn, pid));
     for (const m of pending) {
       try {
+        throwIfInterrupted(o.signal);
         await applyMigration(m, settings);
         applied.push(m);
       } catch (err) {
+        stopQuery();
         const failure = err instanceof MigrationFailure ? err : new MigrationFailure(errorMessage(err), m, true);
         o.logger.error(`migration failed: ${failure.message}`);
         const changed = applied.length > 0 || failure.partial || !m.transactional;
@@ -119,6 +140,7 @@ async function migrateSql(o: MigrateOptions): Promise<MigrateResult> {
         };
       }
     }
+    stopQuery();
     return {
       ...base,
       outcome: 'applied',
@@ -131,6 +153,11 @@ async function migrateSql(o: MigrateOptions): Promise<MigrateResult> {
     if (locked) await releaseLock(client);
     await client.end().catch(() => undefined);
   }
+}
+
+/** Cancels the statement a session is running (pg_cancel_backend from a session of its own). */
+async function cancelQuery(conn: PgConnection, pid: number): Promise<void> {
+  await withClient(conn, (c) => c.query('SELECT pg_cancel_backend($1)', [pid])).catch(() => undefined);
 }
 
 function label(m: MigrationFile): string {
@@ -200,6 +227,11 @@ async function takeBackup(o: MigrateOptions): Promise<BackupResult> {
     extraArgs: [],
     tempDir: o.tempDir,
     logger: o.logger,
+    signal: o.signal,
+  }).catch((err: unknown) => {
+    if (err instanceof Interrupted)
+      throw err.withState(`no migration was applied; the backup before them was stopped ${err.state ?? ''}`.trim());
+    throw err;
   });
 }
 
@@ -306,8 +338,8 @@ async function migrateWithTool(o: MigrateOptions): Promise<MigrateResult> {
     cwd: o.cwd,
   });
   const secrets = [o.conn.password, o.conn.secretUrl];
-  const run = async (args: string[], okCodes = [0]): Promise<string> => {
-    const tool = spawnTool(args[0]!, args.slice(1), { env: plan.env, cwd: o.cwd, secrets });
+  const run = async (args: string[], okCodes = [0], signal?: AbortSignal): Promise<string> => {
+    const tool = spawnTool(args[0]!, args.slice(1), { env: plan.env, cwd: o.cwd, secrets, signal });
     let out = '';
     tool.stdout.on('data', (d: Buffer) => (out += d.toString()));
     try {
@@ -344,7 +376,8 @@ async function migrateWithTool(o: MigrateOptions): Promise<MigrateResult> {
   const before = plan.snapshot ? await run(plan.snapshot) : '';
   const common = { applied: [] as string[], pending: [] as string[], lint: [], backup: taken, backupSeconds };
   try {
-    log(await run(plan.up));
+    throwIfInterrupted(o.signal);
+    log(await run(plan.up, [0], o.signal));
     return { ...common, outcome: 'applied', durationSeconds: since(t0) };
   } catch (err) {
     const message = errorMessage(err);

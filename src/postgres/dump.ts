@@ -18,6 +18,8 @@ export interface DumpOptions {
   snapshot?: string;
   extraArgs: string[];
   tempDir: string;
+  /** Aborting stops pg_dump (directory format: before its tar starts; after, the caller's pipeline stops tar). */
+  signal?: AbortSignal;
 }
 
 export function dumpArgs(o: DumpOptions, directory?: string): string[] {
@@ -52,6 +54,7 @@ export async function startDump(o: DumpOptions, into?: Writable): Promise<Runnin
       env: { ...o.conn.env, ...o.client.env },
       secrets,
       stdout: 'ignore',
+      signal: o.signal,
     }).done;
   } catch (err) {
     await rm(dir, { recursive: true, force: true });

@@ -8,10 +8,11 @@ import { type PgConnection, connect, quoteIdent } from './connection.js';
 import type { DumpFormat } from './dump.js';
 
 /** A connection to a maintenance database of the same server (for CREATE/DROP DATABASE). */
-export async function adminClient(conn: PgConnection, avoid?: string): Promise<pg.Client> {
+export async function adminClient(conn: PgConnection, avoid: string | readonly string[] = []): Promise<pg.Client> {
   let lastError: unknown;
+  const skip = typeof avoid === 'string' ? [avoid] : avoid;
   for (const db of ['postgres', 'template1', conn.database]) {
-    if (db === avoid) continue;
+    if (skip.includes(db)) continue;
     try {
       return await connect(conn.withDatabase(db));
     } catch (err) {
@@ -40,6 +41,8 @@ export interface RestoreOptions {
   path: string;
   format: DumpFormat;
   jobs: number;
+  /** Aborting stops psql or pg_restore. */
+  signal?: AbortSignal;
 }
 
 export async function restoreArchive(o: RestoreOptions): Promise<void> {
@@ -56,7 +59,7 @@ export async function restoreArchive(o: RestoreOptions): Promise<void> {
         '--single-transaction',
         `--file=${o.path}`,
       ],
-      { env: { ...o.target.env, ...o.client.env }, secrets, stdout: 'ignore' },
+      { env: { ...o.target.env, ...o.client.env }, secrets, stdout: 'ignore', signal: o.signal },
     ).done;
     return;
   }
@@ -71,7 +74,7 @@ export async function restoreArchive(o: RestoreOptions): Promise<void> {
       '--no-privileges',
       o.path,
     ],
-    { env: { ...o.target.env, ...o.client.env }, secrets, stdout: 'ignore' },
+    { env: { ...o.target.env, ...o.client.env }, secrets, stdout: 'ignore', signal: o.signal },
   ).done;
 }
 

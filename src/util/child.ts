@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { type Readable, Writable } from 'node:stream';
 import { ExternalError } from '../errors.js';
 import { scrub } from '../redact.js';
+import { onAbort } from './signals.js';
 
 export interface ChildOptions {
   env?: NodeJS.ProcessEnv;
@@ -19,6 +20,8 @@ export interface ChildOptions {
    * descriptor, or another child's stdin (the two processes then share one pipe, with no copy through Node).
    */
   stdout?: 'pipe' | 'ignore' | number | Writable;
+  /** Stops the child (SIGTERM) when aborted: a cancelled run ends its tools instead of waiting for them. */
+  signal?: AbortSignal;
 }
 
 export interface RunningChild {
@@ -53,6 +56,10 @@ export function spawnTool(command: string, args: readonly string[], options: Chi
     stderr = (stderr + d.toString()).slice(-STDERR_KEEP);
   });
   const name = command.split('/').pop() ?? command;
+  const stop = onAbort(options.signal, () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill();
+  });
+  child.once('close', stop);
   const done = new Promise<void>((resolve, reject) => {
     child.once('error', (err: NodeJS.ErrnoException) =>
       reject(

@@ -18,10 +18,10 @@ import type { Logger } from '../logger.js';
 import { createArtifactStore } from './artifact.js';
 import { createFileStore } from './file.js';
 import type { S3Credentials, S3StoreOptions } from './s3.js';
-import type { Store } from './types.js';
+import { normalizePrefix, type Store } from './types.js';
 
 export type { PutOptions, Store, StoredObject } from './types.js';
-export { abortReason } from './types.js';
+export { abortReason, normalizePrefix } from './types.js';
 export { createArtifactStore, artifactName, sanitizeArtifactName, ARTIFACT_UNAVAILABLE } from './artifact.js';
 export { createFileStore, notFound } from './file.js';
 // Not `export { createS3Store } from './s3.js'`: that would load the AWS SDK with this module.
@@ -168,12 +168,6 @@ function lazyS3Store(options: S3StoreOptions): Store {
     delete: async (key) => (await store()).delete(key),
     exists: async (key) => (await store()).exists(key),
   };
-}
-
-/** '' stays '', anything else ends in exactly one `/` and has no leading `/`. */
-export function normalizePrefix(prefix: string): string {
-  const parts = prefix.split('/').filter((p) => p !== '');
-  return parts.length ? `${parts.join('/')}/` : '';
 }
 
 function localDestination(dir: string, reject: (why?: string) => ConfigurationError): Destination {

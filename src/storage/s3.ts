@@ -29,8 +29,7 @@ import { ConfigurationError, ExternalError, errorMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { scrub } from '../redact.js';
 import { notFound } from './file.js';
-import { normalizePrefix } from './index.js';
-import { abortReason, type PutOptions, type Store, type StoredObject } from './types.js';
+import { abortReason, normalizePrefix, type PutOptions, type Store, type StoredObject } from './types.js';
 
 export const PART_SIZE = 8 * 1024 * 1024;
 export const QUEUE_SIZE = 4;

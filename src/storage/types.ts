@@ -20,6 +20,12 @@ export function abortReason(signal: AbortSignal): Error {
   return reason instanceof Error ? reason : new Error(`aborted${reason === undefined ? '' : `: ${String(reason)}`}`);
 }
 
+/** '' stays '', anything else ends in exactly one `/` and has no leading `/`. */
+export function normalizePrefix(prefix: string): string {
+  const parts = prefix.split('/').filter((p) => p !== '');
+  return parts.length ? `${parts.join('/')}/` : '';
+}
+
 export interface Store {
   /** `file`, `s3` or `artifact`. */
   readonly kind: 'file' | 's3' | 'artifact';

@@ -8,7 +8,6 @@ import type { Compression } from '../backup/compression.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { type MigrateOptions, type MigrateResult, migrate } from '../migrate/migrate.js';
-import { describeShares } from '../nginx/upstream.js';
 import type { PgClient } from '../postgres/client.js';
 import type { PgConnection } from '../postgres/connection.js';
 import type { RenderClient } from '../render/client.js';
@@ -17,6 +16,7 @@ import { runSmokeTests } from '../smoke/run.js';
 import type { SmokeOptions, SmokeReport } from '../smoke/types.js';
 import type { Store } from '../storage/types.js';
 import { runSwitch, type SwitchDeps } from '../switch/run.js';
+import { describeShares } from '../switch/shares.js';
 import type { SwitchOptions, SwitchResult } from '../switch/types.js';
 import { type ChecklistItem, type ItemId, TITLES } from './types.js';
 

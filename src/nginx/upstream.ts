@@ -5,6 +5,7 @@
  * header still lists its servers so `status` and people can see them.
  */
 import { ConfigurationError } from '../errors.js';
+import { describeShares } from '../switch/shares.js';
 import { COLOURS, type Colour, type Shares, type TrafficState } from '../switch/types.js';
 
 export interface UpstreamSpec {
@@ -38,17 +39,6 @@ export function nginxWeights(
 
 function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);
-}
-
-/** `blue=90,green=10` */
-export function formatShares(shares: Shares): string {
-  return COLOURS.map((c) => `${c}=${shares[c]}`).join(',');
-}
-
-/** `green 100%`, `blue 90%, green 10%` */
-export function describeShares(shares: Shares): string {
-  const on = COLOURS.filter((c) => shares[c] > 0);
-  return on.length ? on.map((c) => `${c} ${shares[c]}%`).join(', ') : 'no colour';
 }
 
 /** Per-colour nginx weight for the state's shares (0 = not in the block). */

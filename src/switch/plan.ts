@@ -1,6 +1,6 @@
 /** Which colour traffic moves to, through which percentages, and the state recorded at each step. */
 import { ConfigurationError } from '../errors.js';
-import { describeShares } from '../nginx/upstream.js';
+import { describeShares } from './shares.js';
 import { otherColour, type Colour, type SwitchOptions, type TrafficState } from './types.js';
 
 export interface MovePlan {

@@ -6,7 +6,7 @@
  */
 import { ExternalError, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { describeShares } from '../nginx/upstream.js';
+import { describeShares } from './shares.js';
 import { formatDuration } from '../util/time.js';
 import { describeGateFailure, healthGate } from './health.js';
 import { describeState, planMove, stateAt, type MovePlan } from './plan.js';

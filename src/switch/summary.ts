@@ -1,6 +1,6 @@
 /** The blue-green-switch job summary: headline, where traffic is, the steps table, links. */
 import { errorMessage } from '../errors.js';
-import { describeShares } from '../nginx/upstream.js';
+import { describeShares } from './shares.js';
 import { fitSummary, headline, links, table } from '../report/markdown.js';
 import { redactUrl, scrub } from '../redact.js';
 import { formatDuration } from '../util/time.js';

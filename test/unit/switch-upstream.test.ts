@@ -1,13 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { ConfigurationError } from '../../src/errors.js';
-import {
-  colourWeights,
-  describeShares,
-  formatShares,
-  nginxWeights,
-  readUpstreamState,
-  renderUpstream,
-} from '../../src/nginx/upstream.js';
+import { colourWeights, nginxWeights, readUpstreamState, renderUpstream } from '../../src/nginx/upstream.js';
+import { describeShares, formatShares } from '../../src/switch/shares.js';
 import type { TrafficState } from '../../src/switch/types.js';
 
 const servers = { blue: ['10.0.1.10:8080', '10.0.1.11:8080'], green: ['10.0.2.10:8080'] };

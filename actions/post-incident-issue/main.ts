@@ -26,6 +26,12 @@ await runAction('post-incident-issue', async (ctx) => {
   ctx.output('issue-number', result.issue ? String(result.issue.number) : '');
   ctx.output('issue-url', result.issue?.url ?? '');
   ctx.output('action', result.action);
+  ctx.output(
+    'overdue',
+    result.overdue
+      ? JSON.stringify(result.overdue.map((d) => ({ number: d.number, severity: d.severity, commented: d.commented })))
+      : '',
+  );
   await core.summary.addRaw(renderIncidentSummary(options, result)).write();
 
   const failed = result.notifications.filter((n) => !n.ok);

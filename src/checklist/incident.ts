@@ -1,6 +1,7 @@
 /** The checklist's incident issue: the post-incident-issue library, filled from the failed run. */
 import { createGitHubClient } from '../github/client.js';
 import type { RunContext } from '../github/context.js';
+import { parseResponseTargets } from '../incident/config.js';
 import { recordIncident } from '../incident/incident.js';
 import type { Severity } from '../incident/types.js';
 import type { Logger } from '../logger.js';
@@ -47,6 +48,8 @@ export function checklistIncident(o: ChecklistIncidentOptions) {
         run: o.run,
         slack: o.slackWebhookUrl ? { webhookUrl: o.slackWebhookUrl } : undefined,
         secrets: o.secrets,
+        responseTargets: parseResponseTargets('response-targets', ''),
+        reviewSeverities: ['P0', 'P1'],
       },
       { github, logger: o.logger },
     );

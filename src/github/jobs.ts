@@ -24,9 +24,9 @@ export interface FailedJob {
 
 const FAILED = new Set(['failure', 'timed_out']);
 
-/** Jobs of the run's latest attempt that failed, or that are still running with a failed step. */
-export async function listFailedJobs(gh: GitHub, repo: RepoRef, runId: number): Promise<FailedJob[]> {
-  const jobs = await githubCall(
+/** Every job of the run's latest attempt, as the Actions API lists them. */
+export async function listRunJobs(gh: GitHub, repo: RepoRef, runId: number) {
+  return githubCall(
     { doing: `read the jobs of run ${runId} in ${repo.owner}/${repo.repo}`, permission: 'actions: read' },
     () =>
       gh.paginate(gh.rest.actions.listJobsForWorkflowRun, {
@@ -37,6 +37,19 @@ export async function listFailedJobs(gh: GitHub, repo: RepoRef, runId: number): 
         per_page: 100,
       }),
   );
+}
+
+/** When the run's work began: the earliest start of its jobs (undefined when none has started). */
+export async function runStartedAt(gh: GitHub, repo: RepoRef, runId: number): Promise<Date | undefined> {
+  const starts = (await listRunJobs(gh, repo, runId))
+    .map((j) => (j.started_at ? new Date(j.started_at) : undefined))
+    .filter((d): d is Date => d !== undefined && !Number.isNaN(d.getTime()));
+  return starts.length ? new Date(Math.min(...starts.map((d) => d.getTime()))) : undefined;
+}
+
+/** Jobs of the run's latest attempt that failed, or that are still running with a failed step. */
+export async function listFailedJobs(gh: GitHub, repo: RepoRef, runId: number): Promise<FailedJob[]> {
+  const jobs = await listRunJobs(gh, repo, runId);
   const failed: FailedJob[] = [];
   for (const job of jobs) {
     const steps = (job.steps ?? []).filter((s) => s.conclusion && FAILED.has(s.conclusion));

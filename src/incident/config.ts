@@ -3,13 +3,21 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigurationError, inputError } from '../errors.js';
 import { parseRepository, runContextFromEnv, type Env } from '../github/context.js';
-import { parseOptionalDuration, parseUrl, type Inputs } from '../inputs.js';
+import { parseDuration, parseEnum, parseList, parseOptionalDuration, parseUrl, type Inputs } from '../inputs.js';
 import { PAGERDUTY_EVENTS_URL, PD_DEDUP_KEY_MAX, PD_ROUTING_KEY_LENGTH } from '../notify/pagerduty.js';
 import { secretPartsOfUrl } from '../redact.js';
 import { loadReports } from './reports.js';
 import { validateTemplate } from './template.js';
 import { capLine } from './text.js';
-import { SEVERITIES, STATUSES, severityLabel, type IncidentOptions } from './types.js';
+import {
+  DEFAULT_RESPONSE_TARGETS,
+  SEVERITIES,
+  STATUSES,
+  severityLabel,
+  type IncidentOptions,
+  type Severity,
+  type SuccessKind,
+} from './types.js';
 
 export const DEFAULT_LABEL = 'incident';
 export const DEFAULT_REOPEN_WINDOW = '24h';
@@ -78,6 +86,12 @@ export async function parseIncidentOptions(inputs: Inputs, env: Env, workspace: 
     ? parseUrl('pagerduty-api-url', inputs.raw('pagerduty-api-url')).toString()
     : PAGERDUTY_EVENTS_URL;
 
+  const responseTargets = parseResponseTargets('response-targets', inputs.raw('response-targets'));
+  const reviewSeverities = parseList(inputs.raw('review-severities') || 'P0,P1').map((s) =>
+    parseEnum('review-severities', s, SEVERITIES),
+  );
+  const success = parseSuccess(inputs, status, Boolean(slack));
+
   const reports = await loadReports(inputs.list('reports', { commas: false }), workspace);
 
   return {
@@ -106,6 +120,9 @@ export async function parseIncidentOptions(inputs: Inputs, env: Env, workspace: 
       run,
       slack,
       pagerduty: routingKey ? { routingKey, url: pagerdutyUrl } : undefined,
+      responseTargets,
+      reviewSeverities,
+      success,
       // The webhook's path is its credential: a server that echoes the path must not put it in the summary.
       secrets: [token, slackUrl, ...secretPartsOfUrl(slackUrl, { whole: true }), routingKey].filter(
         (s) => s.length > 0,
@@ -176,4 +193,50 @@ function parseSecretUrl(input: string, raw: string, what: string): string {
     );
   }
   return raw;
+}
+
+/** `P0=15m,P1=1h,P2=4h,P3=24h`: a target for each severity; one left out keeps its default. */
+export function parseResponseTargets(input: string, raw: string): Record<Severity, number> {
+  const targets = {} as Record<Severity, number>;
+  for (const part of parseList(DEFAULT_RESPONSE_TARGETS)) {
+    const [sev, value] = part.split('=');
+    targets[sev as Severity] = parseDuration(input, value!);
+  }
+  for (const part of parseList(raw)) {
+    const m = /^(P[0-3])\s*=\s*(.+)$/i.exec(part);
+    if (!m) throw inputError(input, `severity=duration pairs like ${DEFAULT_RESPONSE_TARGETS}`, part);
+    targets[m[1]!.toUpperCase() as Severity] = parseDuration(input, m[2]!);
+  }
+  return targets;
+}
+
+/** notify-on-success: false, true (= deployed), deployed or rolled-back; it needs status resolved and a Slack webhook. */
+function parseSuccess(inputs: Inputs, status: string, slack: boolean): IncidentOptions['success'] {
+  const raw = inputs.raw('notify-on-success').toLowerCase();
+  if (raw === '' || raw === 'false' || raw === 'off' || raw === 'no') {
+    for (const name of ['version', 'environment-url'])
+      if (inputs.has(name))
+        throw new ConfigurationError(`input '${name}' is for the success message: set notify-on-success`);
+    return undefined;
+  }
+  const kind: SuccessKind =
+    raw === 'true' || raw === 'yes' ? 'deployed' : parseEnum('notify-on-success', raw, ['deployed', 'rolled-back']);
+  if (status !== 'resolved')
+    throw new ConfigurationError(
+      `input 'notify-on-success' goes with status: resolved (the run succeeded), not status: ${status}`,
+    );
+  if (!slack)
+    throw new ConfigurationError(
+      "input 'notify-on-success' needs input 'slack-webhook-url': the message goes to Slack",
+    );
+  const version = inputs.raw('version') || undefined;
+  if (version && version.length > 100)
+    throw inputError('version', 'at most 100 characters', version.slice(0, 20) + '…');
+  return {
+    kind,
+    version,
+    environmentUrl: inputs.has('environment-url')
+      ? parseUrl('environment-url', inputs.raw('environment-url')).toString()
+      : undefined,
+  };
 }

@@ -23,6 +23,8 @@ import type { Logger } from '../logger.js';
 import { readEventMarker, readIssueMarker } from './marker.js';
 import { neutraliseLine } from './text.js';
 import { sendNotifications } from './notify.js';
+import { reviewIncidents } from './review.js';
+import { notifySuccess } from './success.js';
 import {
   renderDuplicateComment,
   renderFailureComment,
@@ -48,6 +50,7 @@ export interface IncidentDeps {
 }
 
 export async function recordIncident(o: IncidentOptions, deps: IncidentDeps): Promise<IncidentResult> {
+  if (o.status === 'review') return reviewIncidents(o, deps);
   const { github: gh, logger } = deps;
   const now = deps.now?.() ?? new Date();
   const newId = deps.newId ?? randomUUID;
@@ -99,6 +102,8 @@ export async function recordIncident(o: IncidentOptions, deps: IncidentDeps): Pr
     const issue = open[0];
     if (!issue) {
       logger.info(`no open incident for '${o.key}': nothing to resolve`);
+      const success = await notifySuccess(o, result, { github: gh, logger, now });
+      if (success) result.notifications.push(success);
       return result;
     }
     result.severity = severityOf(issue.labels) ?? o.severity;
@@ -178,6 +183,8 @@ export async function recordIncident(o: IncidentOptions, deps: IncidentDeps): Pr
   }
 
   result.notifications = await sendNotifications(o, result, now, logger);
+  const success = await notifySuccess(o, result, { github: gh, logger, now });
+  if (success) result.notifications.push(success);
   return result;
 }
 

@@ -14,7 +14,7 @@ export interface IssueMarker {
   since?: Date;
 }
 
-export type IncidentEventKind = 'failed' | 'escalated' | 'reopened' | 'resolved' | 'duplicate';
+export type IncidentEventKind = 'failed' | 'escalated' | 'reopened' | 'resolved' | 'duplicate' | 'overdue';
 
 export interface EventMarker {
   key: string;

@@ -152,6 +152,7 @@ export function templateValues(input: RenderInput): TemplateValues {
     title: neutraliseLine(o.title),
     key: `\`${code(o.key)}\``,
     severity: o.severity,
+    'response-target': `${formatDuration(o.responseTargets[o.severity])}: first response due by ${formatUtc(new Date(input.since.getTime() + o.responseTargets[o.severity]))}`,
     status: o.status === 'open' ? 'Open' : 'Resolved',
     date: input.since.toISOString().slice(0, 10),
     started: formatUtc(input.since),

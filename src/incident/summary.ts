@@ -5,6 +5,7 @@ import { neutraliseLine } from './text.js';
 import type { IncidentOptions, IncidentResult } from './types.js';
 
 export function renderIncidentSummary(o: IncidentOptions, r: IncidentResult): string {
+  if (o.status === 'review') return renderReviewSummary(o, r);
   const ok = r.notifications.every((n) => n.ok);
   const n = r.issue ? `#${r.issue.number}` : '';
   const sentence: Record<IncidentResult['action'], string> = {
@@ -53,4 +54,20 @@ export function renderIncidentSummary(o: IncidentOptions, r: IncidentResult): st
     ]),
   ];
   return fitSummary(parts.filter(Boolean).join('\n\n') + '\n');
+}
+
+function renderReviewSummary(o: IncidentOptions, r: IncidentResult): string {
+  const overdue = r.overdue ?? [];
+  const sentence = overdue.length
+    ? `${overdue.length} open incident${overdue.length > 1 ? 's' : ''} past the response target`
+    : `No open ${o.reviewSeverities.join('/')} incident is past its response target`;
+  const rows: [string, string][] = overdue.map((d) => [
+    `[#${d.number}](${d.url}) ${d.severity}`,
+    `last update ${d.lastUpdate.toISOString().replace(/\.\d{3}Z$/, 'Z')}, target ${formatDuration(d.targetMs)}: ${d.commented ? 'reminder posted' : 'reminded already'}`,
+  ]);
+  for (const note of r.notifications)
+    rows.push(['Slack', note.ok ? `✅ ${note.event} sent` : `❌ ${note.event}: ${note.error}`]);
+  const parts = [headline(overdue.length === 0 && r.notifications.every((n) => n.ok), sentence)];
+  if (rows.length) parts.push(table(['Incident', 'Review'], rows));
+  return fitSummary(parts.join('\n\n') + '\n');
 }

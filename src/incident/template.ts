@@ -13,6 +13,7 @@ export const PLACEHOLDERS = {
   title: 'the issue title',
   key: 'the incident key',
   severity: 'P0 to P3',
+  'response-target': "the severity's response target and when the first response is due",
   status: 'Open or Resolved',
   date: 'the day of the first failure (YYYY-MM-DD)',
   started: 'the time of the first failure (YYYY-MM-DD HH:MM UTC)',
@@ -46,6 +47,7 @@ export const BUILT_IN_TEMPLATE = `## Summary
 | **Date** | {{date}} |
 | **First failure** | {{started}} |
 | **Severity** | {{severity}} |
+| **Response target** | {{response-target}} |
 | **Environment** | {{environment}} |
 | **Workflow** | {{workflow}} |
 

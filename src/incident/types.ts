@@ -6,10 +6,17 @@ import type { LoadedReport } from './reports.js';
 export const SEVERITIES = ['P0', 'P1', 'P2', 'P3'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
-export const STATUSES = ['open', 'resolved'] as const;
+/** open: a failure; resolved: a recovery; review: a scheduled look at open incidents past their response target. */
+export const STATUSES = ['open', 'resolved', 'review'] as const;
 export type IncidentStatus = (typeof STATUSES)[number];
 
 export type IncidentAction = 'created' | 'commented' | 'reopened' | 'closed' | 'none';
+
+/** How soon each severity gets its first response, and then an update (guides 001 "Response Times", 004). */
+export const DEFAULT_RESPONSE_TARGETS = 'P0=15m,P1=1h,P2=4h,P3=24h';
+
+/** What a succeeded run tells Slack with notify-on-success (guides 000 "Post-Deployment", 004 step 16). */
+export type SuccessKind = 'deployed' | 'rolled-back';
 
 /** PagerDuty's severity for each incident level. */
 export const PAGERDUTY_SEVERITY: Record<Severity, PagerDutySeverity> = {
@@ -60,6 +67,12 @@ export interface IncidentOptions {
   run: RunContext;
   slack?: { webhookUrl: string };
   pagerduty?: { routingKey: string; url: string };
+  /** Response target of each severity, in ms: shown on the issue; `review` comments on issues past it. */
+  responseTargets: Record<Severity, number>;
+  /** Severities that `review` looks at (default P0 and P1). */
+  reviewSeverities: Severity[];
+  /** With status resolved: also tell Slack that the run succeeded, even when no incident was open. */
+  success?: { kind: SuccessKind; version?: string; environmentUrl?: string };
   /** Values that must never be posted anywhere (token, webhook URL, routing key). */
   secrets: string[];
 }
@@ -89,4 +102,20 @@ export interface IncidentResult {
   notifications: NotificationResult[];
   /** Issues closed as duplicates of this one (two runs raced to create it). */
   duplicatesClosed: number[];
+  /** review: the open incidents past their response target, and whether this run commented on them. */
+  overdue?: OverdueIncident[];
+  /** notify-on-success: how long the run took, from its first job's start (when the Actions API could say). */
+  runDurationMs?: number;
+}
+
+export interface OverdueIncident {
+  number: number;
+  url: string;
+  title: string;
+  severity: Severity;
+  /** The last update: the newest comment (or the issue itself) that is not an overdue reminder. */
+  lastUpdate: Date;
+  targetMs: number;
+  /** False when a reminder for this stretch of silence was already posted. */
+  commented: boolean;
 }

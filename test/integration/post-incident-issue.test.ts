@@ -84,6 +84,7 @@ describe('post-incident-issue keeps one living issue per incident', () => {
     expect(first.outputs).toEqual({
       'issue-number': '1',
       'issue-url': `https://github.com/opskit-test/service/issues/1`,
+      overdue: '',
       action: 'created',
     });
     const issue = gh.issues[0]!;
@@ -151,7 +152,7 @@ describe('post-incident-issue keeps one living issue per incident', () => {
 
     const again = await incident({ status: 'resolved' });
     expectOk(again);
-    expect(again.outputs).toEqual({ 'issue-number': '', 'issue-url': '', action: 'none' });
+    expect(again.outputs).toEqual({ 'issue-number': '', 'issue-url': '', action: 'none', overdue: '' });
     expect(again.summary).toContain("No open incident for 'deploy / production': nothing to resolve");
     expect(gh.issues).toHaveLength(1);
     expect(count('issues/create-label')).toBe(2);
@@ -550,7 +551,7 @@ describe('post-incident-issue masks the path of a webhook URL', () => {
 // [what is wrong, inputs, env overrides, the message (after "post-incident-issue failed: ")]
 const badInputs: [string, Record<string, string>, Record<string, string>, string][] = [
   ['an unknown severity', { severity: 'P5' }, {}, "input 'severity': expected one of P0, P1, P2, P3, got 'P5'"],
-  ['an unknown status', { status: 'fixed' }, {}, "input 'status': expected one of open, resolved, got 'fixed'"],
+  ['an unknown status', { status: 'fixed' }, {}, "input 'status': expected one of open, resolved, review, got 'fixed'"],
   ['an unreadable template', { template: 'nope.md' }, {}, "input 'template': cannot read 'nope.md' (no such file)"],
   ['a template that is a directory', { template: '.' }, {}, "input 'template': cannot read '.' (it is a directory)"],
   [

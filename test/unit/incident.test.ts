@@ -5,7 +5,7 @@ import path from 'node:path';
 import { ConfigurationError, ExternalError } from '../../src/errors.js';
 import { gitHubError } from '../../src/github/client.js';
 import { firstFailureTime, type FailedJob } from '../../src/github/jobs.js';
-import { parseIncidentOptions } from '../../src/incident/config.js';
+import { parseIncidentOptions, parseResponseTargets } from '../../src/incident/config.js';
 import { severityOf } from '../../src/incident/incident.js';
 import { eventMarker, issueMarker, readEventMarker, readIssueMarker } from '../../src/incident/marker.js';
 import { notifyEvent, pagerDutyEvent, slackMessage } from '../../src/incident/notify.js';
@@ -217,8 +217,10 @@ function baseOptions(extra: Partial<IncidentOptions> = {}): IncidentOptions {
       runUrl: 'https://github.com/acme/api/actions/runs/9/attempts/2',
     },
     secrets: ['s3cr3t-token'],
+    responseTargets: parseResponseTargets('response-targets', ''),
+    reviewSeverities: ['P0', 'P1'],
     ...extra,
-  };
+  } as IncidentOptions;
 }
 
 const jobs: FailedJob[] = [

@@ -222,6 +222,8 @@ describe('clean mode', () => {
       source: backup.outputs.uri!,
       mode: 'clean',
       confirm: 'wrong',
+      // app's backup over victim: a backup of another database.
+      'allow-other-database': 'true',
     });
     expect(refused.code).toBe(1);
     expect(refused.stdout).toContain("set confirm to 'victim'");
@@ -233,6 +235,8 @@ describe('clean mode', () => {
       source: backup.outputs.uri!,
       mode: 'clean',
       confirm: 'victim',
+      // app's backup over victim: a backup of another database.
+      'allow-other-database': 'true',
     });
     expect(done.stdout).not.toContain('::error::');
     expect(done.code).toBe(0);

@@ -28,8 +28,17 @@ export const SPECS: Record<string, ActionSpec> = {
       sudo: 'false',
       'nginx-test-command': 'nginx -t',
       'nginx-reload-command': 'nginx -s reload',
+      'deploy-command': '',
+      version: '',
+      'smoke-checks': '',
+      'smoke-headers': '',
+      'smoke-timeout': '2m',
+      'retire-command': '',
+      'retire-after': '1h',
+      'skip-if-held': 'false',
+      'command-timeout': '10m',
     },
-    outputs: ['live', 'previous', 'weights'],
+    outputs: ['live', 'previous', 'weights', 'switched-at', 'deployed', 'retired'],
   },
   'db-backup': {
     inputs: {

@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { errorMessage } from '../errors.js';
+import { sanitizeArtifactName } from '../storage/artifact.js';
 import type { Store } from '../storage/types.js';
 import { mapWithConcurrency } from '../util/pool.js';
 import { ARCHIVE_EXT, type BackupManifest, MANIFEST_SUFFIX, parseManifest, seriesOf } from './manifest.js';
@@ -46,14 +47,21 @@ export async function listFolder(
   options: { namePrefix?: string; names?: (name: string) => boolean } = {},
 ): Promise<FolderListing> {
   const accept = options.names ?? (() => true);
-  const objects = (await store.list(prefix + (options.namePrefix ?? ''))).filter(
-    (o) => o.key.startsWith(prefix) && !o.key.slice(prefix.length).includes('/'),
-  );
+  // An artifact store has no folders: it lists `nightly/app-….dump` as `nightly-app-….dump` (its artifact
+  // name, which it also takes as a key). There the folder is the flattened prefix.
+  const folder = store.kind === 'artifact' ? sanitizeArtifactName(prefix) : prefix;
+  /** The object's file name when it lies in the folder itself (not in a subfolder), else undefined. */
+  const nameIn = (key: string): string | undefined =>
+    key.startsWith(folder) && !key.slice(folder.length).includes('/') ? key.slice(folder.length) : undefined;
+  const objects = (await store.list(prefix + (options.namePrefix ?? ''))).flatMap((o) => {
+    const base = nameIn(o.key);
+    return base === undefined ? [] : [{ ...o, base }];
+  });
   const manifestNames = new Set<string>();
   const manifestKeys: string[] = [];
   for (const o of objects) {
     if (!o.key.endsWith(MANIFEST_SUFFIX)) continue;
-    const name = path.posix.basename(o.key).slice(0, -MANIFEST_SUFFIX.length);
+    const name = o.base.slice(0, -MANIFEST_SUFFIX.length);
     manifestNames.add(name);
     if (accept(name)) manifestKeys.push(o.key);
   }
@@ -73,13 +81,12 @@ export async function listFolder(
   });
   const backups = read.filter((b): b is FolderBackup => b !== undefined);
 
-  const referenced = new Set(backups.map((b) => b.archiveKey));
+  const referenced = new Set(backups.map((b) => path.posix.basename(b.archiveKey)));
   const orphans: OrphanArchive[] = [];
   for (const o of objects) {
-    const base = path.posix.basename(o.key);
-    if (!ARCHIVE_EXT.test(base)) continue;
-    const name = base.replace(ARCHIVE_EXT, '');
-    if (!accept(name) || manifestNames.has(name) || referenced.has(o.key)) continue;
+    if (!ARCHIVE_EXT.test(o.base)) continue;
+    const name = o.base.replace(ARCHIVE_EXT, '');
+    if (!accept(name) || manifestNames.has(name) || referenced.has(o.base)) continue;
     orphans.push({ key: o.key, name, lastModified: o.lastModified });
   }
   return { backups, orphans, unreadable };

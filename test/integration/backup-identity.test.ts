@@ -15,6 +15,7 @@ import { ConfigurationError } from '../../src/errors.js';
 import { memoryLogger } from '../../src/logger.js';
 import { resolvePgClient } from '../../src/postgres/client.js';
 import { parsePgUrl } from '../../src/postgres/connection.js';
+import { type ArtifactApi, createArtifactStore } from '../../src/storage/artifact.js';
 import { createFileStore } from '../../src/storage/file.js';
 import { createS3Store, type S3Store } from '../../src/storage/s3.js';
 import type { Store } from '../../src/storage/types.js';
@@ -343,4 +344,59 @@ describe('retention stays within its series', () => {
     expect(off.deleted).toEqual([]);
     expect(files(root)).toContain(stale);
   }, 90_000);
+});
+
+describe('an artifact store, whose names have no folders', () => {
+  it('keeps retention to the series in its prefix, manifest first, and leaves the pre-restore- names alone', async () => {
+    // The artifact API in memory (GitHub's service is not at hand): names, ids and bytes, as the real one keeps them.
+    const artifacts = new Map<string, { id: number; bytes: Buffer; createdAt: Date }>();
+    const deletes: string[] = [];
+    let nextId = 1;
+    const client: ArtifactApi = {
+      async uploadArtifact(name, paths) {
+        artifacts.set(name, { id: nextId++, bytes: readFileSync(paths[0]!), createdAt: new Date() });
+        return { id: nextId - 1, size: artifacts.get(name)!.bytes.length };
+      },
+      async listArtifacts() {
+        return {
+          artifacts: [...artifacts].map(([name, a]) => ({
+            name,
+            id: a.id,
+            size: a.bytes.length,
+            createdAt: a.createdAt,
+          })),
+        };
+      },
+      async downloadArtifact(id, options) {
+        const [name, a] = [...artifacts].find(([, x]) => x.id === id)!;
+        writeFileSync(path.join(options!.path!, name), a.bytes);
+        return { downloadPath: options!.path };
+      },
+      async deleteArtifact(name) {
+        deletes.push(name);
+        const a = artifacts.get(name)!;
+        artifacts.delete(name);
+        return { id: a.id };
+      },
+    };
+    const store = createArtifactStore({ name: 'backup', tempDir: dir.path, client, env: {} });
+    const first = await backupOf('billing', store, 'nightly/', '{db}-{timestamp}', at(50));
+    await backupOf('billing', store, 'nightly/pre-restore/', '{db}-{timestamp}', at(51));
+    const second = await backupOf('billing', store, 'nightly/', '{db}-{timestamp}', at(52), {
+      retention: parseRetention('retention', 'keep-last=1'),
+    });
+    expect(second.deleted).toEqual([first.uri]);
+    expect(deletes).toEqual([
+      `backup-nightly-${first.manifest.name}${MANIFEST_SUFFIX}`,
+      `backup-nightly-${first.manifest.archive}`,
+    ]);
+    expect([...artifacts.keys()].sort()).toEqual(
+      [
+        `backup-nightly-${second.manifest.archive}`,
+        `backup-nightly-${second.manifest.name}${MANIFEST_SUFFIX}`,
+        'backup-nightly-pre-restore-billing-20261121T025100Z.dump.zst',
+        'backup-nightly-pre-restore-billing-20261121T025100Z.manifest.json',
+      ].sort(),
+    );
+  }, 60_000);
 });

@@ -33,10 +33,11 @@ export interface Store {
   uri(key: string): string;
   /**
    * Streams `body` to `key`. Never buffers the whole object; a failed upload leaves no object behind.
-   * Aborting `signal` before the object is complete stops the upload, removes what it wrote (a file
-   * store's `.partial-*` file; an S3 multipart upload and its parts, once the parts in flight have
-   * settled) and rejects with the signal's reason. An abort after that leaves the object in place: the
-   * caller decides its fate.
+   * Aborting `signal` while the source is still being read stops the upload, removes what it wrote (a
+   * file store's `.partial-*` file; an S3 multipart upload and its parts, once the parts in flight have
+   * settled) and rejects with the signal's reason. Once the source has been read whole the object may
+   * still be completed (S3 completes the upload; a file store gives up until its rename): the caller, which
+   * knows what the object is for, decides its fate.
    */
   put(key: string, body: Readable, options?: PutOptions): Promise<{ size: number }>;
   /** A stream of the object's bytes; rejects with a clear error naming the URI when it is missing. */

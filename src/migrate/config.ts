@@ -8,7 +8,8 @@ import type { Inputs } from '../inputs.js';
 import { type PgClientSpec, parsePgClientSpec } from '../postgres/client.js';
 import { type PgConnection, parsePgUrl } from '../postgres/connection.js';
 import type { OnFailure } from './migrate.js';
-import { type ExternalTool, parseCommand } from './tools.js';
+import { parseCommand } from './command.js';
+import type { ExternalTool } from './tools.js';
 
 export interface MigrateConfig {
   conn: PgConnection;

@@ -3,21 +3,17 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigurationError, ExternalError } from '../../src/errors.js';
+import { commandLine, parseCommand } from '../../src/migrate/command.js';
+import { type ExternalTool, type ToolPlan, toolEnv, toolPlan } from '../../src/migrate/tools.js';
 import {
-  type ExternalTool,
-  type ToolPlan,
   alembicPending,
-  commandLine,
   parseAlembicCurrent,
   parseAlembicCurrentAll,
   parseAlembicHistory,
-  parseCommand,
-  parseKnexList,
-  parsePrismaStatus,
-  parseSupabaseMigrationList,
-  toolEnv,
-  toolPlan,
-} from '../../src/migrate/tools.js';
+} from '../../src/migrate/tools/alembic.js';
+import { parseKnexList } from '../../src/migrate/tools/knex.js';
+import { parsePrismaStatus } from '../../src/migrate/tools/prisma.js';
+import { parseSupabaseMigrationList } from '../../src/migrate/tools/supabase.js';
 import { type PgConnection, parsePgUrl } from '../../src/postgres/connection.js';
 import { runTool } from '../../src/util/child.js';
 import { type PgServer, startPostgres } from '../harness/postgres.js';

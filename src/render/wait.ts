@@ -1,7 +1,9 @@
 /**
- * Following a deploy to its end. Polling adapts: about 1 s while a status is fresh, then a tenth
+ * Following a deploy to its end. Polling adapts: every 2 s while a status is fresh, then a tenth
  * of the time spent in it (slow during long builds), never over 10 s. Each status change is
- * logged, with a heartbeat at most once a minute.
+ * logged, with a heartbeat at most once a minute. (A 2 s floor, not 1 s: a deploy of a few minutes
+ * then costs no more API calls than a fixed 5 s poll, and is still seen live within 10 s;
+ * docs/benchmarks.md, Render deploy polling.)
  */
 import type { Logger } from '../logger.js';
 import { formatDuration, sleep } from '../util/time.js';
@@ -9,7 +11,7 @@ import type { RenderClient } from './client.js';
 import { type Deploy, ENDED } from './types.js';
 
 export const POLL_MAX_MS = 10_000;
-const POLL_MIN_MS = 1_000;
+const POLL_MIN_MS = 2_000;
 const HEARTBEAT_MS = 60_000;
 
 export function nextPollMs(msInStatus: number): number {

@@ -55,13 +55,14 @@ function changeIndexes(calls: number[], statusAt: (ms: number) => string): numbe
 
 describe('nextPollMs', () => {
   it.each([
-    [-5, 1000],
-    [0, 1000],
-    [5 * S, 1000],
-    [10 * S, 1000],
-    [10_004, 1000],
-    [10_005, 1001],
-    [15 * S, 1500],
+    [-5, 2000],
+    [0, 2000],
+    [5 * S, 2000],
+    [10 * S, 2000],
+    [15 * S, 2000],
+    [20_004, 2000],
+    [20_005, 2001],
+    [25 * S, 2500],
     [50 * S, 5000],
     [99_990, 9999],
     [100 * S, 10_000],
@@ -83,7 +84,7 @@ describe('waitForDeploy (virtual clock)', () => {
     expect(r.timedOut).toBe(false);
     expect(r.deploy).toEqual({ id: 'dep-1', status: 'live' });
     expect(r.timeline.map((e) => e.status)).toEqual(['created', 'build_in_progress', 'update_in_progress', 'live']);
-    // 1 s polls while `created` is fresh: build_in_progress is seen exactly when it starts.
+    // 2 s polls while `created` is fresh: build_in_progress is seen exactly when it starts.
     expect(r.timeline.slice(0, 2)).toEqual([
       { status: 'created', at: new Date(T0).toISOString(), t: 0 },
       { status: 'build_in_progress', at: new Date(T0 + 2 * S).toISOString(), t: 2 },
@@ -104,22 +105,22 @@ describe('waitForDeploy (virtual clock)', () => {
     const h = harness(FIVE_MINUTES);
     await h.wait();
     expect(Math.max(...h.sleeps)).toBe(POLL_MAX_MS);
-    expect(h.sleeps.every((ms) => ms >= 1000 && ms <= POLL_MAX_MS)).toBe(true);
+    expect(h.sleeps.every((ms) => ms >= 2000 && ms <= POLL_MAX_MS)).toBe(true);
     const gaps = h.calls.slice(1).map((c, i) => c - h.calls[i]!);
     expect(Math.max(...gaps)).toBeLessThanOrEqual(POLL_MAX_MS);
   });
 
-  it('polls about every second right after each status change, then slows down', async () => {
+  it('polls every 2 s right after each status change, then slows down', async () => {
     const h = harness(FIVE_MINUTES);
     const r = await h.wait();
     const statusAt = (ms: number) => FIVE_MINUTES.filter((s) => s.from <= ms).at(-1)!.status;
     const changes = changeIndexes(h.calls, statusAt);
     expect(changes).toHaveLength(r.timeline.length);
-    // sleeps[i] follows calls[i]. The status before live lasts long enough to see 10 fresh 1 s polls.
+    // sleeps[i] follows calls[i]. The status before live lasts long enough to see 10 fresh 2 s polls.
     for (const i of changes.slice(1, -1)) {
-      expect(h.sleeps.slice(i, i + 10)).toEqual(Array(10).fill(1000));
+      expect(h.sleeps.slice(i, i + 10)).toEqual(Array(10).fill(2000));
     }
-    // The update phase lasts 90 s: by its end the poll has slowed (9 s into a status -> 1 s; 90 s -> 9 s).
+    // The update phase lasts 90 s: by its end the poll has slowed (9 s into a status -> 2 s; 90 s -> 9 s).
     const lastUpdatePoll = changes.at(-1)! - 1;
     expect(h.sleeps[lastUpdatePoll]).toBeGreaterThan(5000);
   });

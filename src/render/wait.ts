@@ -1,9 +1,9 @@
 /**
  * Following a deploy to its end. Polling adapts: every 2 s while a status is fresh, then a tenth
  * of the time spent in it (slow during long builds), never over 10 s. Each status change is
- * logged, with a heartbeat at most once a minute. (A 2 s floor, not 1 s: a deploy of a few minutes
- * then costs no more API calls than a fixed 5 s poll, and is still seen live within 10 s;
- * docs/benchmarks.md, Render deploy polling.)
+ * logged, with a heartbeat at most once a minute. (A 2 s floor, not 1 s: over deploys of 1 to 10
+ * minutes that is about as many API calls as a fixed 5 s poll, fewer for deploys over 6 minutes,
+ * more for short ones, and live is still seen within 10 s; docs/benchmarks.md, Render deploy polling.)
  */
 import type { Logger } from '../logger.js';
 import { formatDuration, sleep } from '../util/time.js';

@@ -23,13 +23,16 @@
  * interrupted between the two deletes) is removed once a complete backup of the series other than the
  * current one was started after the orphan was last written. So an orphan goes one run later than it
  * could: a concurrent run of the same series whose archive is still being verified, and so has no
- * manifest yet, is never mistaken for one.
+ * manifest yet, is never mistaken for one. An orphan's database is unknown: with a name template without
+ * {db}, shared by several databases in one folder, another database's orphan of the series goes too.
+ * Writes a killed run left unfinished (a `.partial-*` file, an S3 multipart upload) go by the same rule.
  */
 import { ConfigurationError, errorMessage, inputError } from '../errors.js';
 import { parseDuration, parseInteger, parseList } from '../inputs.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../storage/types.js';
-import { inSeries } from './names.js';
+import { ARCHIVE_EXT, MANIFEST_SUFFIX } from './manifest.js';
+import { inSeries, seriesHead } from './names.js';
 import { listFolder } from './series.js';
 
 export type RetentionPolicy = {
@@ -314,6 +317,7 @@ export async function applyRetention(o: ApplyRetentionOptions, deleted: string[]
     .filter((b) => b.archiveKey !== o.current)
     .reduce<Date | undefined>((at, b) => (at && at >= b.createdAt ? at : b.createdAt), undefined);
   if (!previous) return deleted;
+  await removeUnfinishedWrites(o, previous);
   for (const orphan of listing.orphans) {
     if (o.signal?.aborted) return deleted;
     if (orphan.key === o.current || orphan.lastModified >= previous) continue;
@@ -324,4 +328,42 @@ export async function applyRetention(o: ApplyRetentionOptions, deleted: string[]
     );
   }
   return deleted;
+}
+
+/**
+ * Writes of the series that a killed run left unfinished (a file store's `.partial-*` file, an S3 multipart
+ * upload and its parts), by the same rule as orphaned archives: last written (S3: started) before `previous`
+ * started. Best effort: a store that cannot list them (S3 without s3:ListBucketMultipartUploads) gets a
+ * warning, not a failed backup.
+ */
+async function removeUnfinishedWrites(o: ApplyRetentionOptions, previous: Date): Promise<void> {
+  const { store } = o;
+  if (!store.listIncomplete || !store.removeIncomplete) return;
+  let writes;
+  try {
+    writes = await store.listIncomplete(o.prefix + seriesHead(o.series));
+  } catch (err) {
+    o.logger.warning(
+      `retention: could not list unfinished uploads (${errorMessage(err)}); an AbortIncompleteMultipartUpload lifecycle rule removes them on S3`,
+    );
+    return;
+  }
+  for (const w of writes) {
+    if (o.signal?.aborted) return;
+    const base = w.key.startsWith(o.prefix) ? w.key.slice(o.prefix.length) : '/';
+    const name = base.endsWith(MANIFEST_SUFFIX)
+      ? base.slice(0, -MANIFEST_SUFFIX.length)
+      : ARCHIVE_EXT.test(base)
+        ? base.replace(ARCHIVE_EXT, '')
+        : undefined;
+    if (name === undefined || base.includes('/') || !inSeries(name, o.series) || w.since >= previous) continue;
+    try {
+      await store.removeIncomplete(w);
+      o.logger.info(
+        `retention: removed an unfinished write to ${store.uri(w.key)} (${store.kind === 's3' ? `multipart upload ${w.id}` : 'partial file'} since ${w.since.toISOString()})`,
+      );
+    } catch (err) {
+      o.logger.warning(`retention: could not remove an unfinished write to ${store.uri(w.key)}: ${errorMessage(err)}`);
+    }
+  }
 }

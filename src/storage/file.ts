@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { ConfigurationError, ExternalError } from '../errors.js';
-import { abortReason, type PutOptions, type Store, type StoredObject } from './types.js';
+import { abortReason, type IncompleteWrite, type PutOptions, type Store, type StoredObject } from './types.js';
 
 /** Files mid-write: `<name>.partial-<12 hex>`. Never listed, never returned. */
 const PARTIAL = /\.partial-[0-9a-f]{12}$/;
@@ -120,6 +120,28 @@ export function createFileStore(rootDir: string): FileStore {
   }
 
   async function list(prefix: string): Promise<StoredObject[]> {
+    return walkFiles(prefix, false);
+  }
+
+  async function listIncomplete(prefix: string): Promise<IncompleteWrite[]> {
+    return (await walkFiles(prefix, true)).map((o) => ({
+      key: o.key.replace(PARTIAL, ''),
+      id: o.key,
+      since: o.lastModified,
+    }));
+  }
+
+  async function removeIncomplete(write: IncompleteWrite): Promise<void> {
+    if (!PARTIAL.test(write.id)) throw new Error(`${write.id} is not a partial file`);
+    try {
+      await rm(pathOf(write.id), { force: true });
+    } catch (err) {
+      throw fsError(err, `could not delete ${uri(write.id)}`);
+    }
+  }
+
+  /** The files under `prefix`: the complete ones, or (`partials`) only those mid-write. */
+  async function walkFiles(prefix: string, partials: boolean): Promise<StoredObject[]> {
     // Walk only the deepest directory the prefix names, then filter by the whole prefix.
     const dirKey = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/') + 1) : '';
     const start = pathOf(dirKey, { allowEmpty: true });
@@ -136,7 +158,7 @@ export function createFileStore(rootDir: string): FileStore {
         const key = keyPrefix + entry.name;
         if (entry.isDirectory()) {
           if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) await walk(path.join(dir, entry.name), `${key}/`);
-        } else if (entry.isFile() && !PARTIAL.test(entry.name) && key.startsWith(prefix)) {
+        } else if (entry.isFile() && PARTIAL.test(entry.name) === partials && key.startsWith(prefix)) {
           try {
             const info = await stat(path.join(dir, entry.name));
             out.push({ key, size: info.size, lastModified: info.mtime });
@@ -167,7 +189,19 @@ export function createFileStore(rootDir: string): FileStore {
     }
   }
 
-  return { kind: 'file', root, uri, put, get, localPath: (key) => pathOf(key), list, delete: remove, exists };
+  return {
+    kind: 'file',
+    root,
+    uri,
+    put,
+    get,
+    localPath: (key) => pathOf(key),
+    list,
+    listIncomplete,
+    removeIncomplete,
+    delete: remove,
+    exists,
+  };
 }
 
 /** The error every store gives for a missing object: names the URI, status 404. */

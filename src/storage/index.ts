@@ -20,7 +20,7 @@ import { createFileStore } from './file.js';
 import type { S3Credentials, S3StoreOptions } from './s3.js';
 import { normalizePrefix, type Store } from './types.js';
 
-export type { PutOptions, Store, StoredObject } from './types.js';
+export type { IncompleteWrite, PutOptions, Store, StoredObject } from './types.js';
 export { abortReason, normalizePrefix } from './types.js';
 export { createArtifactStore, artifactName, sanitizeArtifactName, ARTIFACT_UNAVAILABLE } from './artifact.js';
 export { createFileStore, notFound } from './file.js';
@@ -165,6 +165,8 @@ function lazyS3Store(options: S3StoreOptions): Store {
     },
     get: async (key) => (await store()).get(key),
     list: async (prefix) => (await store()).list(prefix),
+    listIncomplete: async (prefix) => (await store()).listIncomplete?.(prefix) ?? [],
+    removeIncomplete: async (write) => (await store()).removeIncomplete?.(write),
     delete: async (key) => (await store()).delete(key),
     exists: async (key) => (await store()).exists(key),
   };

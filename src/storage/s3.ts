@@ -17,6 +17,7 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   S3Client,
   type S3ClientConfig,
@@ -29,7 +30,14 @@ import { ConfigurationError, ExternalError, errorMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { scrub } from '../redact.js';
 import { notFound } from './file.js';
-import { abortReason, normalizePrefix, type PutOptions, type Store, type StoredObject } from './types.js';
+import {
+  abortReason,
+  type IncompleteWrite,
+  normalizePrefix,
+  type PutOptions,
+  type Store,
+  type StoredObject,
+} from './types.js';
 
 export const PART_SIZE = 8 * 1024 * 1024;
 export const QUEUE_SIZE = 4;
@@ -215,6 +223,40 @@ export function createS3Store(options: S3StoreOptions): S3Store {
     return out;
   }
 
+  async function listIncomplete(prefix: string): Promise<IncompleteWrite[]> {
+    const out: IncompleteWrite[] = [];
+    let KeyMarker: string | undefined;
+    let UploadIdMarker: string | undefined;
+    try {
+      do {
+        const page = await client.send(
+          new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: root + prefix, KeyMarker, UploadIdMarker }),
+        );
+        for (const u of page.Uploads ?? []) {
+          if (u.Key === undefined || u.UploadId === undefined || !u.Key.startsWith(root + prefix)) continue;
+          out.push({ key: u.Key.slice(root.length), id: u.UploadId, since: u.Initiated ?? new Date(0) });
+        }
+        const more = page.IsTruncated === true && (page.NextKeyMarker || page.NextUploadIdMarker);
+        KeyMarker = more ? page.NextKeyMarker : undefined;
+        UploadIdMarker = more ? page.NextUploadIdMarker : undefined;
+      } while (KeyMarker !== undefined || UploadIdMarker !== undefined);
+    } catch (err) {
+      throw fail(err, 'listing of the multipart uploads under', `s3://${bucket}/${root}${prefix}`);
+    }
+    return out;
+  }
+
+  async function removeIncomplete(write: IncompleteWrite): Promise<void> {
+    try {
+      await client.send(
+        new AbortMultipartUploadCommand({ Bucket: bucket, Key: objectKey(write.key), UploadId: write.id }),
+      );
+    } catch (err) {
+      if (isNotFound(err, 'NoSuchUpload')) return; // aborted meanwhile
+      throw fail(err, `abort of the multipart upload ${write.id} to`, uri(write.key));
+    }
+  }
+
   async function remove(key: string): Promise<void> {
     try {
       await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: objectKey(key) }));
@@ -242,6 +284,8 @@ export function createS3Store(options: S3StoreOptions): S3Store {
     put,
     get,
     list,
+    listIncomplete,
+    removeIncomplete,
     delete: remove,
     exists,
     close: () => client.destroy(),

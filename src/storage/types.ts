@@ -8,6 +8,16 @@ export interface StoredObject {
   lastModified: Date;
 }
 
+/** A write that was started and never finished or cleaned up: a killed run's partial file or multipart upload. */
+export interface IncompleteWrite {
+  /** The key it was writing. */
+  key: string;
+  /** What identifies it in the store: the partial file's key, the S3 upload id. */
+  id: string;
+  /** When it was last written (file) or started (S3 multipart upload). */
+  since: Date;
+}
+
 export interface PutOptions {
   contentType?: string;
   /** Stops the upload and removes what it wrote (see Store.put). */
@@ -49,6 +59,14 @@ export interface Store {
   localPath?(key: string): string;
   /** Objects whose key starts with `prefix` (recursively), in no particular order. */
   list(prefix: string): Promise<StoredObject[]>;
+  /**
+   * Writes under `prefix` (recursively) that never finished and were never cleaned up, which only a
+   * killed process leaves (any other failure or abort removes its own). Stores without such a thing
+   * (artifacts) leave it out.
+   */
+  listIncomplete?(prefix: string): Promise<IncompleteWrite[]>;
+  /** Removes what an incomplete write left: deletes the partial file, aborts the multipart upload. */
+  removeIncomplete?(write: IncompleteWrite): Promise<void>;
   delete(key: string): Promise<void>;
   exists(key: string): Promise<boolean>;
 }

@@ -66,10 +66,14 @@ if (multipartAbort === 'true') server.middleware.unshift(async (ctx, next) => {
   if (ctx.method === 'GET' && !m[2] && ctx.query.uploads !== undefined) {
     let ids = [];
     try { ids = fs.readdirSync(uploads); } catch {}
-    const items = ids.map((id) => {
+    const prefix = String(ctx.query.prefix ?? '');
+    const items = ids.flatMap((id) => {
       let key = '';
       try { key = fs.readFileSync(path.join(uploads, id, 'key'), 'utf8'); } catch {}
-      return '<Upload><Key>' + esc(key) + '</Key><UploadId>' + esc(id) + '</UploadId></Upload>';
+      if (!key.startsWith(prefix)) return [];
+      const info = fs.statSync(path.join(uploads, id));
+      const initiated = (info.birthtimeMs > 0 ? info.birthtime : info.ctime).toISOString();
+      return ['<Upload><Key>' + esc(key) + '</Key><UploadId>' + esc(id) + '</UploadId><Initiated>' + initiated + '</Initiated></Upload>'];
     });
     ctx.type = 'application/xml';
     ctx.body = xml('<ListMultipartUploadsResult><Bucket>' + esc(m[1]) + '</Bucket><IsTruncated>false</IsTruncated>' + items.join('') + '</ListMultipartUploadsResult>');

@@ -6,10 +6,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync, readdirSync, utimesSync, writeFileSync, copyFileSync } from 'node:fs';
+import { CreateMultipartUploadCommand, ListMultipartUploadsCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import path from 'node:path';
 import { type BackupOptions, type BackupResult, backup } from '../../src/backup/backup.js';
 import { locateBackup } from '../../src/backup/locate.js';
 import { MANIFEST_SUFFIX } from '../../src/backup/manifest.js';
+import { compactTimestamp } from '../../src/backup/names.js';
 import { parseRetention } from '../../src/backup/retention.js';
 import { ConfigurationError } from '../../src/errors.js';
 import { memoryLogger } from '../../src/logger.js';
@@ -344,6 +346,63 @@ describe('retention stays within its series', () => {
     expect(off.deleted).toEqual([]);
     expect(files(root)).toContain(stale);
   }, 90_000);
+});
+
+describe('what a killed run left mid-write', () => {
+  it('removes its .partial-* file a run later, as an orphaned archive, and only in its series', async () => {
+    const root = path.join(dir.path, 'unfinished');
+    const store = createFileStore(root);
+    await backupOf('billing', store, '', '{db}-{timestamp}', at(60));
+    const partial = 'billing-20261121T026100Z.dump.zst.partial-0123456789ab';
+    const otherSeries = 'billing-pre-deploy-20261121T026100Z.dump.zst.partial-0123456789ab';
+    for (const f of [partial, otherSeries]) {
+      writeFileSync(path.join(root, f), 'half a dump');
+      utimesSync(path.join(root, f), at(61), at(61));
+    }
+    const keep = parseRetention('retention', 'keep-last=10');
+    await backupOf('billing', store, '', '{db}-{timestamp}', at(62), { retention: keep });
+    expect(files(root)).toContain(partial);
+    await backupOf('billing', store, '', '{db}-{timestamp}', at(63), { retention: keep });
+    expect(files(root)).not.toContain(partial);
+    expect(files(root)).toContain(otherSeries);
+    expect(logger.lines.join('\n')).toContain(
+      `retention: removed an unfinished write to ${store.uri('billing-20261121T026100Z.dump.zst')} (partial file since ${at(61).toISOString()})`,
+    );
+  }, 60_000);
+
+  it('aborts its S3 multipart upload a run later, parts and all, and only in its series', async () => {
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    await backupOf('billing', s3store, 'killed/', '{db}-{timestamp}', new Date());
+    await sleep(1100);
+    // Uploads a killed db-backup left: one of this series with a part, one of another series.
+    const started = async (Key: string) => {
+      const { UploadId } = await s3store.client.send(new CreateMultipartUploadCommand({ Bucket: s3.bucket, Key }));
+      await s3store.client.send(
+        new UploadPartCommand({ Bucket: s3.bucket, Key, UploadId, PartNumber: 1, Body: Buffer.alloc(5 * 1024 * 1024) }),
+      );
+      return UploadId!;
+    };
+    const mine = await started(`killed/billing-${compactTimestamp(new Date())}.dump.zst`);
+    const other = await started(`killed/analytics-${compactTimestamp(new Date())}.dump.zst`);
+    const uploads = async () =>
+      (
+        (await s3store.client.send(new ListMultipartUploadsCommand({ Bucket: s3.bucket, Prefix: 'killed/' })))
+          .Uploads ?? []
+      )
+        .map((u) => u.UploadId)
+        .sort();
+    expect(await uploads()).toEqual([mine, other].sort());
+
+    const keep = parseRetention('retention', 'keep-last=10');
+    await sleep(1100);
+    await backupOf('billing', s3store, 'killed/', '{db}-{timestamp}', new Date(), { retention: keep });
+    // The only complete backup before that one started before the upload did: it may still be running.
+    expect(await uploads()).toEqual([mine, other].sort());
+    await sleep(1100);
+    await backupOf('billing', s3store, 'killed/', '{db}-{timestamp}', new Date(), { retention: keep });
+    expect(await uploads()).toEqual([other]);
+    expect(logger.lines.join('\n')).toContain(`(multipart upload ${mine} since`);
+  }, 60_000);
 });
 
 describe('an artifact store, whose names have no folders', () => {

@@ -287,7 +287,7 @@ export interface ApplyRetentionOptions {
 export async function applyRetention(o: ApplyRetentionOptions, deleted: string[] = []): Promise<string[]> {
   const { store } = o;
   const listing = await listFolder(store, o.prefix, {
-    namePrefix: o.series.split(/\{(?:timestamp|date)\}/)[0],
+    namePrefix: seriesHead(o.series),
     names: (name) => inSeries(name, o.series),
   });
   for (const u of listing.unreadable) o.logger.warning(`retention: skipped ${store.uri(u.key)}: ${u.reason}`);

@@ -6,16 +6,20 @@ import { LocalHost, type Host } from '../../src/ssh/host.js';
 import { openSsh } from '../../src/ssh/ssh.js';
 import { parseBlueGreenConfig, sshKeySecrets, switchOptions } from '../../src/switch/config.js';
 import { HostProbe, HttpProbe } from '../../src/switch/health.js';
+import { releasePreparer, runRetire } from '../../src/switch/release.js';
 import { runSwitch } from '../../src/switch/run.js';
 import { formatShares } from '../../src/switch/shares.js';
-import { renderStatusSummary, renderSwitchSummary } from '../../src/switch/summary.js';
+import { renderRetireSummary, renderStatusSummary, renderSwitchSummary } from '../../src/switch/summary.js';
 import type { TrafficState } from '../../src/switch/types.js';
-import { type ActionContext, runAction } from '../common/run.js';
+import { type ActionContext, maskInput, runAction } from '../common/run.js';
 
 await runAction('blue-green-switch', async (ctx) => {
   for (const s of sshKeySecrets(ctx.inputs.raw('ssh-key'))) ctx.secret(s);
+  maskInput(ctx, 'smoke-headers');
   const config = parseBlueGreenConfig(ctx.inputs);
+  for (const s of config.release?.smoke?.secrets ?? []) ctx.secret(s);
   const runUrl = workflowRunUrl();
+  const holder = `${runUrl ?? 'a run'} (pid ${process.pid} on ${os.hostname()}, since ${new Date().toISOString()})`;
 
   const host: Host = config.ssh
     ? await openSsh({ ...config.ssh, sudo: config.sudo, tempDir: process.env.RUNNER_TEMP })
@@ -35,6 +39,18 @@ await runAction('blue-green-switch', async (ctx) => {
       return;
     }
 
+    if (config.action === 'retire') {
+      const result = await runRetire(
+        { ...config.retire!, servers: config.servers, holder, runUrl },
+        { provider, host, recordFile: `${config.nginx.file}.retired`, logger: ctx.logger },
+      );
+      setOutputs(ctx, result.state);
+      ctx.output('retired', result.ok && result.command?.ok ? (result.colour ?? '') : '');
+      await core.summary.addRaw(renderRetireSummary(result, runUrl, ctx.secrets)).write();
+      if (result.error !== undefined) throw result.error;
+      return;
+    }
+
     // A cancelled job gets SIGINT, then SIGTERM: stop baking and put the state before the run back.
     const cancel = new AbortController();
     const onSignal = () => cancel.abort(new ExternalError('the run was cancelled'));
@@ -44,10 +60,7 @@ await runAction('blue-green-switch', async (ctx) => {
     const result = await runSwitch(
       {
         action: config.action,
-        ...switchOptions(
-          config,
-          `${runUrl ?? 'a run'} (pid ${process.pid} on ${os.hostname()}, since ${new Date().toISOString()})`,
-        ),
+        ...switchOptions(config, holder),
       },
       {
         provider,
@@ -55,9 +68,11 @@ await runAction('blue-green-switch', async (ctx) => {
         logger: ctx.logger,
         signal: cancel.signal,
         runUrl,
+        prepare: config.release ? releasePreparer({ host, ...config.release, logger: ctx.logger }) : undefined,
       },
     );
     setOutputs(ctx, result.now);
+    ctx.output('deployed', result.release?.deploy?.ok ? (result.release.version ?? '') : '');
     await core.summary.addRaw(renderSwitchSummary(result, runUrl, ctx.secrets)).write();
     if (result.error !== undefined) throw result.error;
   } finally {
@@ -69,6 +84,7 @@ function setOutputs(ctx: ActionContext, state: TrafficState | undefined): void {
   ctx.output('live', state?.live ?? '');
   ctx.output('previous', state?.previous ?? '');
   ctx.output('weights', state ? formatShares(state.shares) : '');
+  ctx.output('switched-at', state?.source === 'header' ? (state.time ?? '') : '');
 }
 
 function workflowRunUrl(): string | undefined {

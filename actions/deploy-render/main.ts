@@ -70,6 +70,9 @@ await runAction('deploy-render', async (ctx) => {
   ctx.output('rolled-back', String(result.rolledBack && config.action === 'deploy'));
   ctx.output('duration-seconds', String(result.durationSeconds));
   ctx.output('deployment-id', deployment ? String(deployment.id) : '');
+  ctx.output('commit', result.deploy?.commit?.id ?? '');
+  ctx.output('image', result.deploy?.image?.ref ?? '');
+  ctx.output('finished-at', result.deploy?.finishedAt ?? '');
   core.info(`Render API calls: ${client.stats.calls} (${client.stats.retries} retried)`);
   await core.summary.addRaw(renderDeploySummary(result, { deploymentUrl: deployment?.url, runUrl })).write();
   if (!result.ok) throw new ExternalError(result.message);

@@ -34,6 +34,8 @@ await runAction('post-incident-issue', async (ctx) => {
   );
   await core.summary.addRaw(renderIncidentSummary(options, result)).write();
 
+  if (result.findings?.length)
+    throw new ExternalError(`incident '${options.key}' was not quiet: ${result.findings.join('; ')}`);
   const failed = result.notifications.filter((n) => !n.ok);
   if (failed.length > 0) {
     const done = result.issue ? `incident #${result.issue.number} ${result.action}, but ` : '';

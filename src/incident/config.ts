@@ -91,6 +91,7 @@ export async function parseIncidentOptions(inputs: Inputs, env: Env, workspace: 
     parseEnum('review-severities', s, SEVERITIES),
   );
   const success = parseSuccess(inputs, status, Boolean(slack));
+  const since = parseSince(inputs, status);
 
   const reports = await loadReports(inputs.list('reports', { commas: false }), workspace);
 
@@ -122,6 +123,7 @@ export async function parseIncidentOptions(inputs: Inputs, env: Env, workspace: 
       pagerduty: routingKey ? { routingKey, url: pagerdutyUrl } : undefined,
       responseTargets,
       reviewSeverities,
+      since,
       success,
       // The webhook's path is its credential: a server that echoes the path must not put it in the summary.
       secrets: [token, slackUrl, ...secretPartsOfUrl(slackUrl, { whole: true }), routingKey].filter(
@@ -239,4 +241,24 @@ function parseSuccess(inputs: Inputs, status: string, slack: boolean): IncidentO
       ? parseUrl('environment-url', inputs.raw('environment-url')).toString()
       : undefined,
   };
+}
+
+/** status check's window: an ISO 8601 time, or a duration back from now (24h). */
+function parseSince(inputs: Inputs, status: string): Date | undefined {
+  const raw = inputs.raw('since');
+  if (status !== 'check') {
+    if (raw) throw new ConfigurationError(`input 'since' goes with status: check, not status: ${status}`);
+    return undefined;
+  }
+  if (!raw)
+    throw new ConfigurationError(
+      "input 'since' is required with status: check (an ISO 8601 time, or a duration like 24h)",
+    );
+  if (/^\d{4}-\d\d-\d\d/.test(raw)) {
+    const at = new Date(raw);
+    if (Number.isNaN(at.getTime()))
+      throw inputError('since', 'an ISO 8601 time like 2026-12-01T10:00:00Z, or a duration like 24h', raw);
+    return at;
+  }
+  return new Date(Date.now() - parseDuration('since', raw));
 }

@@ -23,6 +23,7 @@ import type { Logger } from '../logger.js';
 import { readEventMarker, readIssueMarker } from './marker.js';
 import { neutraliseLine } from './text.js';
 import { sendNotifications } from './notify.js';
+import { checkQuiet } from './check.js';
 import { reviewIncidents } from './review.js';
 import { notifySuccess } from './success.js';
 import {
@@ -51,6 +52,7 @@ export interface IncidentDeps {
 
 export async function recordIncident(o: IncidentOptions, deps: IncidentDeps): Promise<IncidentResult> {
   if (o.status === 'review') return reviewIncidents(o, deps);
+  if (o.status === 'check') return checkQuiet(o, o.since!, deps);
   const { github: gh, logger } = deps;
   const now = deps.now?.() ?? new Date();
   const newId = deps.newId ?? randomUUID;

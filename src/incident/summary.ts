@@ -6,6 +6,7 @@ import type { IncidentOptions, IncidentResult } from './types.js';
 
 export function renderIncidentSummary(o: IncidentOptions, r: IncidentResult): string {
   if (o.status === 'review') return renderReviewSummary(o, r);
+  if (o.status === 'check') return renderCheckSummary(o, r);
   const ok = r.notifications.every((n) => n.ok);
   const n = r.issue ? `#${r.issue.number}` : '';
   const sentence: Record<IncidentResult['action'], string> = {
@@ -69,5 +70,16 @@ function renderReviewSummary(o: IncidentOptions, r: IncidentResult): string {
     rows.push(['Slack', note.ok ? `✅ ${note.event} sent` : `❌ ${note.event}: ${note.error}`]);
   const parts = [headline(overdue.length === 0 && r.notifications.every((n) => n.ok), sentence)];
   if (rows.length) parts.push(table(['Incident', 'Review'], rows));
+  return fitSummary(parts.join('\n\n') + '\n');
+}
+
+function renderCheckSummary(o: IncidentOptions, r: IncidentResult): string {
+  const findings = r.findings ?? [];
+  const since = o.since?.toISOString().replace(/\.\d{3}Z$/, 'Z') ?? '';
+  const sentence = findings.length
+    ? `'${neutraliseLine(o.key)}' was not quiet since ${since}`
+    : `No incident for '${neutraliseLine(o.key)}' since ${since}`;
+  const parts = [headline(findings.length === 0, sentence)];
+  if (findings.length) parts.push(findings.map((f) => `- ${neutraliseLine(f)}`).join('\n'));
   return fitSummary(parts.join('\n\n') + '\n');
 }

@@ -6,8 +6,11 @@ import type { LoadedReport } from './reports.js';
 export const SEVERITIES = ['P0', 'P1', 'P2', 'P3'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
-/** open: a failure; resolved: a recovery; review: a scheduled look at open incidents past their response target. */
-export const STATUSES = ['open', 'resolved', 'review'] as const;
+/**
+ * open: a failure; resolved: a recovery; review: a scheduled look at open incidents past their response target;
+ * check: fail when the incident was open at any time since `since` (a promotion's "staging stayed healthy").
+ */
+export const STATUSES = ['open', 'resolved', 'review', 'check'] as const;
 export type IncidentStatus = (typeof STATUSES)[number];
 
 export type IncidentAction = 'created' | 'commented' | 'reopened' | 'closed' | 'none';
@@ -67,6 +70,8 @@ export interface IncidentOptions {
   run: RunContext;
   slack?: { webhookUrl: string };
   pagerduty?: { routingKey: string; url: string };
+  /** status check: the start of the window. */
+  since?: Date;
   /** Response target of each severity, in ms: shown on the issue; `review` comments on issues past it. */
   responseTargets: Record<Severity, number>;
   /** Severities that `review` looks at (default P0 and P1). */
@@ -104,6 +109,8 @@ export interface IncidentResult {
   duplicatesClosed: number[];
   /** review: the open incidents past their response target, and whether this run commented on them. */
   overdue?: OverdueIncident[];
+  /** status check: what went wrong in the window (empty: it stayed quiet). */
+  findings?: string[];
   /** notify-on-success: how long the run took, from its first job's start (when the Actions API could say). */
   runDurationMs?: number;
 }

@@ -21,6 +21,7 @@ export interface RenderConfig {
   rollbackOnFailure: boolean;
   resumeIfSuspended: boolean;
   supersededIsFailure: boolean;
+  liveForMs?: number;
   github?: { token: string; environment: string; environmentUrl?: string };
 }
 
@@ -67,6 +68,9 @@ export function parseRenderConfig(inputs: Inputs): RenderConfig {
     throw new ConfigurationError("input 'instances' is required with action: scale (a whole number from 1 to 100)");
   if (instances !== undefined && action !== 'scale')
     throw new ConfigurationError(`input 'instances' applies to action scale, not ${action}`);
+  const liveForMs = inputs.has('live-for') ? inputs.duration('live-for', '0s') : undefined;
+  if (liveForMs !== undefined && action !== 'status')
+    throw new ConfigurationError(`input 'live-for' applies to action status (a soak check), not ${action}`);
   const deployId = inputs.raw('deploy-id') || undefined;
   if (deployId && deployId !== 'previous' && !/^dep-[a-z0-9]+$/i.test(deployId))
     throw inputError('deploy-id', 'a deploy id like dep-abc123, or previous', deployId);
@@ -95,6 +99,7 @@ export function parseRenderConfig(inputs: Inputs): RenderConfig {
     rollbackOnFailure: inputs.boolean('rollback-on-failure', true),
     resumeIfSuspended: inputs.boolean('resume-if-suspended', false),
     supersededIsFailure: inputs.boolean('superseded-is-failure', false),
+    liveForMs,
     github:
       githubToken && environment
         ? { token: githubToken, environment, environmentUrl: inputs.url('environment-url')?.toString() }

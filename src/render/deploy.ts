@@ -4,7 +4,7 @@
  */
 import { ConfigurationError, ExternalError, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { sleep } from '../util/time.js';
+import { formatDuration, sleep } from '../util/time.js';
 import { RenderClient, RenderRequestError } from './client.js';
 import { type Deploy, FAILED, type Service } from './types.js';
 import { type TimelineEntry, waitForDeploy } from './wait.js';
@@ -27,6 +27,8 @@ export interface RenderOptions {
   rollbackOnFailure: boolean;
   resumeIfSuspended: boolean;
   supersededIsFailure: boolean;
+  /** action status: fail unless the deploy is live and has been since at least this long ago (a soak). */
+  liveForMs?: number;
   logger: Logger;
   /** Told when the deploy is known and when it ends (GitHub Deployment statuses). */
   events?: { started?(deployId: string, service?: Service): Promise<void>; rolledBack?(to: string): Promise<void> };
@@ -47,6 +49,8 @@ export interface RenderResult {
   rollbackTimeline?: TimelineEntry[];
   durationSeconds: number;
   message: string;
+  /** The deploy acted on or read (its commit, image and times), when there is one. */
+  deploy?: Deploy;
 }
 
 export async function runRender(o: RenderOptions): Promise<RenderResult> {
@@ -59,14 +63,29 @@ export async function runRender(o: RenderOptions): Promise<RenderResult> {
     case 'status': {
       const [latest] = await o.client.listDeploys(service.id, 1);
       const deploy = o.deployId ? await o.client.getDeploy(service.id, o.deployId) : latest;
+      const status = deploy?.status ?? 'none';
+      let message = `${service.name}: deploy ${deploy?.id ?? '(none)'} is ${deploy?.status ?? 'absent'}`;
+      let ok = true;
+      if (o.liveForMs !== undefined) {
+        const since = deploy?.finishedAt ? Date.parse(deploy.finishedAt) : NaN;
+        const liveMs = Date.now() - since;
+        if (status !== 'live') {
+          ok = false;
+          message += `: it is not live, so it has not soaked (live-for ${formatDuration(o.liveForMs)})`;
+        } else if (Number.isNaN(since) || liveMs < o.liveForMs) {
+          ok = false;
+          message += `, live for ${Number.isNaN(since) ? 'an unknown time' : formatDuration(liveMs)}: less than live-for ${formatDuration(o.liveForMs)}`;
+        } else message += `, live for ${formatDuration(liveMs)} (at least ${formatDuration(o.liveForMs)})`;
+      }
       return {
         ...base,
         deployId: deploy?.id,
-        status: deploy?.status ?? 'none',
+        status,
         outcome: 'done',
-        ok: true,
+        ok,
         durationSeconds: seconds(),
-        message: `${service.name}: deploy ${deploy?.id ?? '(none)'} is ${deploy?.status ?? 'absent'}`,
+        message,
+        deploy,
       };
     }
     case 'suspend':

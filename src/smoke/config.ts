@@ -49,27 +49,8 @@ export function parseSmokeOptions(inputs: Inputs): SmokeOptions {
       expectJson: [],
     };
   });
-  if (rawChecks !== undefined) {
-    if (!Array.isArray(rawChecks))
-      throw inputError('checks', 'a YAML list of checks (each item starting with "- name:")');
-    rawChecks.forEach((item, i) => checks.push(parseCheck(item, i + 1, baseUrl, commonHeaders)));
-  }
-  const seen = new Set<string>();
-  for (const c of checks) {
-    if (seen.has(c.name))
-      throw new ConfigurationError(`input 'checks': two checks are named '${c.name}'; names must be unique`);
-    seen.add(c.name);
-  }
-
-  const secrets = [
-    ...Object.values(commonHeaders),
-    ...checks.flatMap((c) =>
-      Object.entries(c.headers)
-        .filter(([k]) => isSecretHeader(k))
-        .map(([, v]) => v),
-    ),
-    ...checks.flatMap((c) => secretPartsOfUrl(c.url.toString())),
-  ].filter((v) => v.length > 0);
+  if (rawChecks !== undefined) checks.push(...parseCheckList('checks', rawChecks, baseUrl, commonHeaders));
+  uniqueNames('checks', checks);
 
   return {
     checks,
@@ -85,12 +66,57 @@ export function parseSmokeOptions(inputs: Inputs): SmokeOptions {
       inputs.has('tls-min-days') && !/^(off|0)$/i.test(inputs.raw('tls-min-days'))
         ? inputs.integer('tls-min-days', 0, 1, 3650)
         : undefined,
-    secrets: [...new Set(secrets)],
+    secrets: checkSecrets(checks, commonHeaders),
   };
 }
 
-function parseCheck(item: unknown, n: number, baseUrl: URL | undefined, common: Record<string, string>): SmokeCheck {
-  const at = `checks[${n}]`;
+/**
+ * A YAML list of checks as the `checks` input takes it, under another input's name (blue-green-switch's
+ * smoke-checks): each item parsed, URLs resolved against `baseUrl`, names unique.
+ */
+export function parseCheckList(
+  input: string,
+  data: unknown,
+  baseUrl: URL | undefined,
+  commonHeaders: Record<string, string>,
+): SmokeCheck[] {
+  if (!Array.isArray(data)) throw inputError(input, 'a YAML list of checks (each item starting with "- name:")');
+  const checks = data.map((item, i) => parseCheck(input, item, i + 1, baseUrl, commonHeaders));
+  uniqueNames(input, checks);
+  return checks;
+}
+
+function uniqueNames(input: string, checks: readonly SmokeCheck[]): void {
+  const seen = new Set<string>();
+  for (const c of checks) {
+    if (seen.has(c.name))
+      throw new ConfigurationError(`input '${input}': two checks are named '${c.name}'; names must be unique`);
+    seen.add(c.name);
+  }
+}
+
+/** Values never to show: the common headers, each check's secret headers, and secrets inside URLs. */
+export function checkSecrets(checks: readonly SmokeCheck[], commonHeaders: Record<string, string>): string[] {
+  const secrets = [
+    ...Object.values(commonHeaders),
+    ...checks.flatMap((c) =>
+      Object.entries(c.headers)
+        .filter(([k]) => isSecretHeader(k))
+        .map(([, v]) => v),
+    ),
+    ...checks.flatMap((c) => secretPartsOfUrl(c.url.toString())),
+  ].filter((v) => v.length > 0);
+  return [...new Set(secrets)];
+}
+
+function parseCheck(
+  input: string,
+  item: unknown,
+  n: number,
+  baseUrl: URL | undefined,
+  common: Record<string, string>,
+): SmokeCheck {
+  const at = `${input}[${n}]`;
   if (item === null || typeof item !== 'object' || Array.isArray(item)) {
     throw inputError(at, 'a map with at least a url, like "- name: api\\n  url: /health"');
   }

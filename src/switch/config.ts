@@ -2,10 +2,13 @@
 import { ConfigurationError, inputError } from '../errors.js';
 import { type Inputs, parseInteger, parseTextMatcher } from '../inputs.js';
 import { parseCommandLine } from '../nginx/command.js';
+import { checkSecrets, parseCheckList } from '../smoke/config.js';
+import type { SmokeOptions } from '../smoke/types.js';
 import type { SshOptions } from '../ssh/ssh.js';
+import { IDLE_BASE, type CommandSpec } from './release.js';
 import { COLOURS, type Colour, type HealthOptions, type SwitchOptions, type VerifyOptions } from './types.js';
 
-export const ACTIONS = ['switch', 'rollback', 'status'] as const;
+export const ACTIONS = ['switch', 'rollback', 'status', 'retire'] as const;
 export const PROVIDERS = ['nginx'] as const;
 
 export interface BlueGreenConfig {
@@ -29,6 +32,10 @@ export interface BlueGreenConfig {
   ssh?: Omit<SshOptions, 'sudo' | 'tempDir'>;
   /** Values to mask: the private key and each of its lines. */
   secrets: string[];
+  /** A release (action switch): deploy-command with the version, then smoke checks of the idle colour. */
+  release?: { version?: string; deploy?: CommandSpec; smoke?: SmokeOptions };
+  /** action retire: the command that stops the colour that is not live, and its hold after the switch. */
+  retire?: { command: CommandSpec; holdMs: number; skipIfHeld: boolean };
 }
 
 const HOSTNAME =
@@ -116,6 +123,7 @@ export function parseBlueGreenConfig(inputs: Inputs): BlueGreenConfig {
     inputs.string('nginx-reload-command', 'nginx -s reload'),
   );
   const keepalive = inputs.integer('keepalive', 32, 0, 10_000);
+  const { release, retire } = parseReleaseInputs(inputs, action);
 
   return {
     action,
@@ -131,7 +139,110 @@ export function parseBlueGreenConfig(inputs: Inputs): BlueGreenConfig {
     sudo,
     ssh,
     secrets,
+    release,
+    retire,
   };
+}
+
+/** The inputs each action takes beyond the switch's own: a release's for switch, retire's for retire. */
+const RELEASE_INPUTS = ['deploy-command', 'version', 'smoke-checks', 'smoke-headers', 'smoke-timeout'] as const;
+const RETIRE_INPUTS = ['retire-command', 'retire-after', 'skip-if-held'] as const;
+
+/** A version as image tags, git refs and semver write it: no spaces, no control characters, at most 200 characters. */
+const VERSION = /^[A-Za-z0-9][A-Za-z0-9._+:@/=-]{0,199}$/;
+
+function parseReleaseInputs(
+  inputs: Inputs,
+  action: BlueGreenConfig['action'],
+): Pick<BlueGreenConfig, 'release' | 'retire'> {
+  const foreign = (names: readonly string[], goesWith: string) => {
+    for (const name of names)
+      if (inputs.has(name))
+        throw new ConfigurationError(`input '${name}' goes with ${goesWith}, not with action '${action}'`);
+  };
+  if (action !== 'switch') foreign(RELEASE_INPUTS, "action 'switch' (a release readies the idle colour)");
+  if (action !== 'retire') foreign(RETIRE_INPUTS, "action 'retire' (a separate, later run)");
+  const commandTimeoutMs = inputs.duration('command-timeout', '10m');
+  if (commandTimeoutMs <= 0)
+    throw inputError('command-timeout', 'a duration above zero, like 10m', inputs.raw('command-timeout'));
+
+  if (action === 'retire') {
+    if (!inputs.has('retire-command')) {
+      throw new ConfigurationError(
+        "input 'retire-command' is required with action 'retire': the command that stops the old colour " +
+          '(it gets OPSKIT_COLOUR and OPSKIT_SERVERS), e.g. docker compose -p app-blue down',
+      );
+    }
+    return {
+      retire: {
+        command: command('retire-command', inputs.raw('retire-command'), commandTimeoutMs),
+        holdMs: inputs.duration('retire-after', '1h'),
+        skipIfHeld: inputs.boolean('skip-if-held', false),
+      },
+    };
+  }
+  if (action !== 'switch') return {};
+
+  const deploy = inputs.has('deploy-command')
+    ? command('deploy-command', inputs.raw('deploy-command'), commandTimeoutMs)
+    : undefined;
+  const version = inputs.raw('version') || undefined;
+  if (version !== undefined && !VERSION.test(version))
+    throw inputError(
+      'version',
+      'a release version like 1.4.2, v1.4.2 or an image tag (no spaces, at most 200 characters)',
+      version,
+    );
+  if (deploy && version === undefined) {
+    throw new ConfigurationError(
+      "input 'version' is required with 'deploy-command': the release the idle colour is deployed with (OPSKIT_VERSION)",
+    );
+  }
+  if (version !== undefined && !deploy)
+    throw new ConfigurationError("input 'version' needs 'deploy-command' (the command that deploys it)");
+
+  let smoke: SmokeOptions | undefined;
+  const rawChecks = inputs.yaml('smoke-checks');
+  if (rawChecks !== undefined) {
+    const headers = inputs.stringMap('smoke-headers');
+    const checks = parseCheckList('smoke-checks', rawChecks, new URL(IDLE_BASE), headers);
+    checks.forEach((c, i) => {
+      if (c.url.origin !== new URL(IDLE_BASE).origin)
+        throw inputError(
+          `smoke-checks[${i + 1}].url`,
+          'a path like /health: the checks are asked of each server of the idle colour directly',
+          c.url.toString(),
+        );
+    });
+    smoke = {
+      checks,
+      timeoutMs: inputs.duration('smoke-timeout', '2m'),
+      requestTimeoutMs: 10_000,
+      retryIntervalMs: 1000,
+      maxRetryIntervalMs: 5000,
+      consecutiveSuccesses: 1,
+      samples: 0,
+      concurrency: 10,
+      secrets: checkSecrets(checks, headers),
+    };
+    if (smoke.timeoutMs <= 0)
+      throw inputError('smoke-timeout', 'a duration above zero, like 2m', inputs.raw('smoke-timeout'));
+  } else {
+    for (const name of ['smoke-headers', 'smoke-timeout'])
+      if (inputs.has(name)) throw new ConfigurationError(`input '${name}' needs 'smoke-checks' (the checks it is for)`);
+  }
+  return deploy || smoke ? { release: { version, deploy, smoke } } : {};
+}
+
+function command(input: CommandSpec['input'], raw: string, timeoutMs: number): CommandSpec {
+  const argv = parseCommandLine(input, raw);
+  if (argv[0]!.startsWith('-') || argv[0]!.includes('='))
+    throw inputError(
+      input,
+      'a command and its arguments, like docker compose up -d (no leading option or VAR=value)',
+      raw,
+    );
+  return { input, argv, timeoutMs };
 }
 
 function parseAbsolutePath(input: string, raw: string): string {

@@ -10,7 +10,15 @@ import { describeShares } from './shares.js';
 import { formatDuration } from '../util/time.js';
 import { describeGateFailure, healthGate } from './health.js';
 import { describeState, planMove, stateAt, type MovePlan } from './plan.js';
-import type { HealthProbe, ProviderLock, SwitchOptions, SwitchResult, TrafficProvider, TrafficState } from './types.js';
+import type {
+  HealthProbe,
+  PrepareTarget,
+  ProviderLock,
+  SwitchOptions,
+  SwitchResult,
+  TrafficProvider,
+  TrafficState,
+} from './types.js';
 import { bake, describeCounts } from './verify.js';
 
 export interface SwitchDeps {
@@ -22,6 +30,11 @@ export interface SwitchDeps {
   /** Recorded in the state: the workflow run's URL. */
   runUrl?: string;
   now?: () => Date;
+  /**
+   * A release (deploy-command, smoke checks): readies the target colour after the lock is taken and before its
+   * health gate; when it fails, no traffic moves. Only a colour without traffic is readied.
+   */
+  prepare?: PrepareTarget;
 }
 
 export async function runSwitch(options: SwitchOptions, deps: SwitchDeps): Promise<SwitchResult> {
@@ -68,6 +81,15 @@ export async function runSwitch(options: SwitchOptions, deps: SwitchDeps): Promi
     result.to = plan.to;
     result.from = plan.from;
     if (plan.note) logger.info(plan.note);
+    const busy = before && (before.shares[plan.to] > 0 || before.target !== undefined);
+    if (deps.prepare && busy) {
+      result.error = new ExternalError(
+        `${plan.to} has traffic (${describeState(before)}): a release readies only the idle colour, before any traffic ` +
+          `moves. Nothing was changed: traffic stays on ${describeBefore(before)}` +
+          (before?.target ? '; finish the switch under way or roll it back first' : ''),
+      );
+      return result;
+    }
     if (plan.unchanged) {
       logger.info(`${plan.to} already has all traffic: nothing to do`);
       result.ok = true;
@@ -78,6 +100,17 @@ export async function runSwitch(options: SwitchOptions, deps: SwitchDeps): Promi
       `${options.action === 'rollback' ? 'rolling back' : 'switching'} to ${plan.to}: ${plan.shares.map((s) => `${s}%`).join(' → ')}` +
         `${plan.shares.length > 1 || options.bakeMs > 0 ? `, baking ${formatDuration(options.bakeMs)} at each step` : ''}`,
     );
+
+    if (deps.prepare) {
+      const release = await deps.prepare(plan.to, options.servers[plan.to], signal);
+      result.release = release;
+      if (!release.ok) {
+        result.error = new ExternalError(
+          `${release.reason ?? `readying ${plan.to} failed`}. Nothing was changed: traffic stays on ${describeBefore(before)}`,
+        );
+        return result;
+      }
+    }
 
     const gate = await healthGate(plan.to, options.servers[plan.to], probe, options.health, logger, signal);
     result.gate = gate;

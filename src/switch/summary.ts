@@ -5,7 +5,7 @@ import { fitSummary, headline, links, table } from '../report/markdown.js';
 import { redactUrl, scrub } from '../redact.js';
 import { formatDuration } from '../util/time.js';
 import { describeState } from './plan.js';
-import { COLOURS, type SwitchResult, type TrafficState } from './types.js';
+import { COLOURS, type CommandReport, type RetireResult, type SwitchResult, type TrafficState } from './types.js';
 
 export function renderSwitchSummary(result: SwitchResult, runUrl?: string, secrets: readonly string[] = []): string {
   const verb = result.action === 'rollback' ? 'Rollback' : 'Switch';
@@ -31,6 +31,20 @@ export function renderSwitchSummary(result: SwitchResult, runUrl?: string, secre
   );
 
   const rows: unknown[][] = [];
+  const release = result.release;
+  if (release?.deploy) rows.push(commandRow(release.deploy, release.version));
+  if (release?.smoke) {
+    const passed = release.smoke.checks.filter((c) => c.passed).length;
+    const failed = release.smoke.checks.filter((c) => !c.passed);
+    rows.push([
+      'smoke checks',
+      `${release.smoke.colour} servers (no traffic)`,
+      '',
+      `${passed}/${release.smoke.checks.length} passed`,
+      formatDuration(release.smoke.durationMs),
+      release.smoke.ok ? '✅' : `❌ ${failed.map((c) => `${c.name}: ${c.reason ?? 'failed'}`).join('; ')}`,
+    ]);
+  }
   if (result.gate) {
     const healthy = result.gate.servers.filter((s) => s.ok).length;
     rows.push([
@@ -96,6 +110,42 @@ export function renderStatusSummary(state: TrafficState | undefined, where: stri
   ];
   if (state.time) parts.push(`Updated ${state.time}${state.run ? ` by [this run](${state.run})` : ''}`);
   return fitSummary(parts.join('\n\n') + '\n');
+}
+
+export function renderRetireSummary(result: RetireResult, runUrl?: string, secrets: readonly string[] = []): string {
+  let sentence: string;
+  if (result.ok && result.already)
+    sentence = `${result.colour} was retired already after the switch of ${result.idleSince}`;
+  else if (result.ok && result.held)
+    sentence = `${result.colour} is still within its hold of ${formatDuration(result.holdMs)}: nothing stopped yet`;
+  else if (result.ok)
+    sentence = `Retired ${result.colour}: idle since ${result.idleSince}, held ${formatDuration(result.holdMs)}`;
+  else
+    sentence = `${result.colour ? `${result.colour} was not retired` : 'Nothing was retired'}; traffic was not touched`;
+  const parts = [headline(result.ok, sentence)];
+  if (result.error !== undefined) parts.push(`> ${scrub(errorMessage(result.error), secrets).replace(/\n/g, '\n> ')}`);
+  parts.push([`**Where:** ${result.where}`, `**Traffic:** ${describeState(result.state)}`].join(' · '));
+  if (result.command) {
+    parts.push(
+      table(['Step', 'Colour', 'Command', 'Time', 'Result'], [commandRow(result.command).filter((_, i) => i !== 3)]),
+    );
+    if (result.command.output) parts.push(`Output (last lines):\n\n\`\`\`text\n${result.command.output}\n\`\`\``);
+  }
+  const l = links([{ label: 'Workflow run', url: runUrl }]);
+  if (l) parts.push(l);
+  return fitSummary(scrub(parts.join('\n\n'), secrets) + '\n');
+}
+
+/** A deploy-command or retire-command row: step, colour, command, (health probes: empty), time, result. */
+function commandRow(c: CommandReport, version?: string): unknown[] {
+  return [
+    c.input,
+    `${c.colour} on ${c.where}`,
+    `\`${c.command}\`${version ? ` (OPSKIT_VERSION=${version})` : ''}`,
+    '',
+    formatDuration(c.durationMs),
+    c.ok ? '✅' : `❌ ${c.detail ?? ''}`,
+  ];
 }
 
 function plural(n: number, word: string): string {

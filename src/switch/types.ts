@@ -163,4 +163,67 @@ export interface SwitchResult {
   /** Why the run failed; the message says where traffic is now. */
   error?: unknown;
   verifyUrl?: string;
+  /** A release: what deploy-command and the idle smoke checks did before any traffic moved. */
+  release?: ReleaseReport;
+}
+
+/** One run of deploy-command or retire-command. */
+export interface CommandReport {
+  ok: boolean;
+  /** `deploy-command` / `retire-command` */
+  input: string;
+  colour: Colour;
+  /** Where it ran: `this machine`, `deploy@lb1`. */
+  where: string;
+  /** The command as a person would type it (without the OPSKIT_* variables). */
+  command: string;
+  code: number;
+  durationMs: number;
+  /** `exit code 2`, `did not finish within 10m`, ssh's own failure. */
+  detail?: string;
+  /** The last lines the command printed. */
+  output: string;
+}
+
+/** The smoke checks asked of each server of the idle colour directly. */
+export interface IdleSmokeReport {
+  ok: boolean;
+  colour: Colour;
+  durationMs: number;
+  checks: { name: string; passed: boolean; reason?: string; attempts: number }[];
+}
+
+export interface ReleaseReport {
+  ok: boolean;
+  colour: Colour;
+  version?: string;
+  deploy?: CommandReport;
+  smoke?: IdleSmokeReport;
+  /** Why it failed (deploy-command, the smoke checks, or a target that has traffic). */
+  reason?: string;
+}
+
+/** Readies the target colour before any traffic moves (deploy-command, then the smoke checks). */
+export type PrepareTarget = (
+  colour: Colour,
+  servers: readonly string[],
+  signal?: AbortSignal,
+) => Promise<ReleaseReport>;
+
+export interface RetireResult {
+  ok: boolean;
+  where: string;
+  /** The colour that was (or would have been) stopped: the one not live. */
+  colour?: Colour;
+  state?: TrafficState;
+  /** When the colour stopped being live (the switch time recorded in the state). */
+  idleSince?: string;
+  holdMs: number;
+  /** It was stopped already after that switch (the .retired record): nothing ran. */
+  already: boolean;
+  /** Refused because its hold has not passed yet (with skip-if-held, not an error). */
+  held?: boolean;
+  command?: CommandReport;
+  durationMs: number;
+  error?: unknown;
 }

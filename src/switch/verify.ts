@@ -40,6 +40,8 @@ export function settleRun(previousShare: number): number {
   if (p >= 1) return 40;
   return Math.min(40, Math.max(5, Math.ceil(Math.log(1e-3) / Math.log(p))));
 }
+/** 2xx answers in a row that show a rollback's reload has taken effect. */
+const ROLLBACK_SETTLE_RUN = 3;
 /** A partial step fails when the target never answered and chance alone would explain that less often than this. */
 const NEVER_ANSWERED_P = 1e-6;
 
@@ -80,7 +82,7 @@ export async function bake(spec: BakeSpec, logger: Logger, signal?: AbortSignal)
    * One request through the load balancer; returns whether it answered as the target. While settling, a 2xx
    * answer is not counted (it may come from the configuration before the reload); a failure always is.
    */
-  const verifyOnce = async (counting: { strict: boolean; settling?: boolean }): Promise<boolean> => {
+  const verifyOnce = async (counting: { strict: boolean; settling?: boolean; lenient?: boolean }): Promise<boolean> => {
     const v = spec.verify!;
     try {
       const res = await httpRequest({
@@ -93,6 +95,8 @@ export async function bake(spec: BakeSpec, logger: Logger, signal?: AbortSignal)
       });
       if (!out.ok) return false;
       lastAnswer = `${res.status} ${snippet(res.body)}`;
+      // Lenient: waiting for the reload to show, nothing counts; a 2xx is what is waited for.
+      if (counting.lenient) return res.status >= 200 && res.status <= 299;
       if (res.status < 200 || res.status > 299) {
         out.requests++;
         out.failed++;
@@ -110,9 +114,10 @@ export async function bake(spec: BakeSpec, logger: Logger, signal?: AbortSignal)
       return matched;
     } catch (err) {
       if (!out.ok || inner.aborted) return false;
+      lastAnswer = err instanceof RequestFailure ? err.message : String(err);
+      if (counting.lenient) return false;
       out.requests++;
       out.failed++;
-      lastAnswer = err instanceof RequestFailure ? err.message : String(err);
       fail(`verify-url: ${lastAnswer}`);
       return false;
     }
@@ -146,6 +151,29 @@ export async function bake(spec: BakeSpec, logger: Logger, signal?: AbortSignal)
     if (!seen && out.ok && !signal?.aborted) {
       halt(
         `verify-url did not answer with ${expect!.text} within ${formatDuration(spec.settleMs)} of the reload` +
+          (lastAnswer ? ` (last answer: ${lastAnswer})` : ''),
+      );
+    }
+  }
+
+  // A rollback (no verify-expect) usually leaves a colour that stopped answering, and until the reload takes effect,
+  // requests still reach it. Wait, up to settle time, for ROLLBACK_SETTLE_RUN 2xx answers in a row through the load
+  // balancer; the failures before them are the configuration being replaced, not the target, and are not counted.
+  if (!spec.useExpect && spec.verify && spec.share >= 100) {
+    const until = performance.now() + spec.settleMs;
+    let run = 0;
+    let seen = false;
+    while (out.ok && !inner.aborted && performance.now() < until) {
+      run = (await verifyOnce({ strict: false, settling: true, lenient: true })) ? run + 1 : 0;
+      if (run >= ROLLBACK_SETTLE_RUN) {
+        seen = true;
+        break;
+      }
+      if (!(await pause(SETTLE_POLL_MS))) break;
+    }
+    if (!seen && out.ok && !signal?.aborted) {
+      halt(
+        `verify-url did not answer 2xx ${ROLLBACK_SETTLE_RUN} times in a row within ${formatDuration(spec.settleMs)} of the reload` +
           (lastAnswer ? ` (last answer: ${lastAnswer})` : ''),
       );
     }

@@ -12,6 +12,7 @@ import { parse } from 'yaml';
 import { loadActionMetadata, ROOT } from '../../scripts/runner/action.js';
 import { condition, interpolate, toText } from '../../scripts/runner/expressions.js';
 import { type ActionRun, runAction, type RunOptions } from './action.js';
+import { type RunResult, runProcess } from './process.js';
 
 type Json = Record<string, unknown>;
 
@@ -340,9 +341,13 @@ export interface StepRun {
   /** The `with:` values it got, evaluated. */
   with?: Record<string, string>;
   run?: ActionRun;
+  /** A `run:` step run with runShell. */
+  shell?: RunResult;
 }
 
 export interface JobRunOptions extends RunOptions {
+  /** Also run `run:` steps, with bash -e and their evaluated env: (for small guard scripts; default off). */
+  runShell?: boolean;
   /**
    * Inputs swapped in for one action wherever it runs, on top of the workflow's `with:` (a vendor endpoint: Render's
    * api-url pointed at the simulator). Everything else is the workflow's own.
@@ -373,6 +378,17 @@ export async function runJob(job: ExpandedJob, options: JobRunOptions = {}): Pro
     const values = Object.fromEntries(
       Object.entries(step.rawWith).map(([k, v]) => [k, toText(interpolate(v, context))]),
     );
+    if (!forced && step.run !== undefined && options.runShell) {
+      const env = Object.fromEntries(Object.entries(step.env).map(([k, v]) => [k, toText(interpolate(v, context))]));
+      const shell = await runProcess('bash', ['-e', '-c', step.run], {
+        env: { PATH: process.env.PATH ?? '', ...options.env, ...env },
+      });
+      const outcome = shell.code === 0 ? 'success' : 'failure';
+      if (outcome === 'failure') status = 'failure';
+      if (step.id) steps[step.id] = { outputs: {}, outcome, conclusion: outcome };
+      results.push({ step, status: 'ran', shell });
+      continue;
+    }
     if (forced || step.uses?.kind !== 'action') {
       const outcome = forced?.outcome ?? 'success';
       if (step.id) steps[step.id] = { outputs: forced?.outputs ?? {}, outcome, conclusion: outcome };

@@ -95,7 +95,7 @@ describe('the mode inputs the matrix covers', () => {
       'restart',
       'scale',
     ]);
-    expect(await modesOf('blue-green-switch', 'action')).toEqual(['switch', 'rollback', 'status']);
+    expect(await modesOf('blue-green-switch', 'action')).toEqual(['switch', 'rollback', 'status', 'retire']);
     expect(await modesOf('db-restore', 'mode')).toEqual(['new-database', 'clean']);
     expect(await modesOf('migrate-with-backup', 'tool')).toEqual([
       'sql',
@@ -294,13 +294,16 @@ describe('blue-green-switch, each action and provider with its defaults', () => 
     ['switch', { 'bake-time': '1s' }],
     ['status', {}],
     ['rollback', { 'bake-time': '1s' }],
+    // retire needs its command; after the rollback, green is the colour not live.
+    ['retire', { 'retire-command': 'true', 'retire-after': '0s' }],
   ])(
     'action: %s (provider: nginx, the default) runs end to end',
     async (action, extra) => {
       const run = await runAction('blue-green-switch', { ...base(), action, ...extra });
       expectClean(run, `blue-green-switch ${action}`);
       expect(run.inputEnv.INPUT_PROVIDER).toBe('nginx');
-      expect(run.outputs.live).toBe(action === 'rollback' ? 'blue' : 'green');
+      expect(run.outputs.live).toBe(action === 'rollback' || action === 'retire' ? 'blue' : 'green');
+      if (action === 'retire') expect(run.outputs.retired).toBe('green');
     },
     90_000,
   );

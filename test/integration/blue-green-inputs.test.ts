@@ -188,7 +188,7 @@ describe('blue-green-switch rejects bad input before doing anything', () => {
       'upstream-file': path.join(dir.path, 'none.conf'),
     });
     expect(run.code).toBe(0);
-    expect(run.outputs).toEqual({ live: '', previous: '', weights: '' });
+    expect(run.outputs).toEqual(emptyOutputs('blue-green-switch'));
     expect(run.stdout).toContain('::warning::');
     expect(existsSync(path.join(dir.path, 'none.conf'))).toBe(false);
   });

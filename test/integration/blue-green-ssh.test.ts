@@ -85,7 +85,7 @@ describe('blue-green-switch over ssh', () => {
     const switched = await run(remote({ steps: '50,100', 'verify-expect': 'v2' }));
     expect(failure(switched)).toBe('');
     expect(switched.code).toBe(0);
-    expect(switched.outputs).toEqual({ live: 'green', previous: 'blue', weights: 'blue=0,green=100' });
+    expect(switched.outputs).toMatchObject({ live: 'green', previous: 'blue', weights: 'blue=0,green=100' });
     expect(switched.stdout).toContain(`probed from ${sshd.user}@127.0.0.1:${sshd.port}`);
     expect(switched.summary).toContain(`on ${sshd.user}@127.0.0.1:${sshd.port}`);
     expect((await sshd.log()).split('Accepted publickey').length).toBeGreaterThan(logins);
@@ -102,11 +102,11 @@ describe('blue-green-switch over ssh', () => {
       'ssh-known-hosts': sshd.knownHosts,
     });
     expect(status.code).toBe(0);
-    expect(status.outputs).toEqual({ live: 'green', previous: 'blue', weights: 'blue=0,green=100' });
+    expect(status.outputs).toMatchObject({ live: 'green', previous: 'blue', weights: 'blue=0,green=100' });
 
     const rollback = await run(remote({ action: 'rollback' }));
     expect(rollback.code).toBe(0);
-    expect(rollback.outputs).toEqual({ live: 'blue', previous: 'green', weights: 'blue=100,green=0' });
+    expect(rollback.outputs).toMatchObject({ live: 'blue', previous: 'green', weights: 'blue=100,green=0' });
     expectKeyHidden(rollback);
   }, 90_000);
 

@@ -102,7 +102,7 @@ describe('blue-green-switch on a real nginx', () => {
       green: green.server,
     });
     expect(run.code).toBe(0);
-    expect(run.outputs).toEqual({ live: 'blue', previous: '', weights: 'blue=100,green=0' });
+    expect(run.outputs).toMatchObject({ live: 'blue', previous: '', weights: 'blue=100,green=0' });
   });
 
   it('moves traffic 10% → 50% → 100%, each share measured over 1000 requests within 5 points', async () => {
@@ -124,7 +124,7 @@ describe('blue-green-switch on a real nginx', () => {
     expect(run.stdout).not.toContain('::error::');
     expect(run.code).toBe(0);
     for (const share of [10, 50, 100]) expect(Math.abs(measured[share]! - share)).toBeLessThanOrEqual(5);
-    expect(run.outputs).toEqual({ live: 'green', previous: 'blue', weights: 'blue=0,green=100' });
+    expect(run.outputs).toMatchObject({ live: 'green', previous: 'blue', weights: 'blue=0,green=100' });
     expect(run.stdout).toMatch(/step 1\/3: green 10%/);
     expect(run.stdout).toMatch(/step 2\/3: green 50%/);
     expect(run.stdout).toMatch(/step 3\/3: green 100%/);
@@ -143,7 +143,7 @@ describe('blue-green-switch on a real nginx', () => {
 
     const status = await runAction('blue-green-switch', { action: 'status', 'upstream-file': nginx.upstreamFile });
     expect(status.code).toBe(0);
-    expect(status.outputs).toEqual({ live: 'green', previous: 'blue', weights: 'blue=0,green=100' });
+    expect(status.outputs).toMatchObject({ live: 'green', previous: 'blue', weights: 'blue=0,green=100' });
     expect(status.summary).toContain('green is live');
     expect(status.summary).toContain('blue is previous');
   }, 90_000);
@@ -177,7 +177,7 @@ describe('blue-green-switch on a real nginx', () => {
     expect(failure(run)).toContain('Nothing was changed: traffic stays on blue 100%');
     expect(await nginx.readUpstream()).toBe(before);
     expect(existsSync(`${nginx.upstreamFile}.previous`)).toBe(false);
-    expect(run.outputs).toEqual({ live: 'blue', previous: '', weights: 'blue=100,green=0' });
+    expect(run.outputs).toMatchObject({ live: 'blue', previous: '', weights: 'blue=100,green=0' });
     expect(run.summary).toContain('❌');
     expect(await sampleColours(`${nginx.url}/`, 50)).toEqual({ blue: 50 });
   }, 60_000);
@@ -195,7 +195,7 @@ describe('blue-green-switch on a real nginx', () => {
     );
     expect(failure(run)).toContain('Reverted: traffic is back on blue 100%');
     expect(await nginx.readUpstream()).toBe(before);
-    expect(run.outputs).toEqual({ live: 'blue', previous: '', weights: 'blue=100,green=0' });
+    expect(run.outputs).toMatchObject({ live: 'blue', previous: '', weights: 'blue=100,green=0' });
     expect(await sampleColours(`${nginx.url}/`, 100)).toEqual({ blue: 100 });
     expect(run.summary).toContain('(reverted)');
   }, 60_000);
@@ -245,7 +245,7 @@ describe('blue-green-switch on a real nginx', () => {
     const rollback = await runAction('blue-green-switch', inputs({ action: 'rollback', steps: '10,50,100' }));
     expect(rollback.stdout).not.toContain('::error::');
     expect(rollback.code).toBe(0);
-    expect(rollback.outputs).toEqual({ live: 'blue', previous: 'green', weights: 'blue=100,green=0' });
+    expect(rollback.outputs).toMatchObject({ live: 'blue', previous: 'green', weights: 'blue=100,green=0' });
     expect(rollback.stdout).toContain('step 1/1: blue 100%');
     expect(rollback.stdout).not.toContain('step 1/2');
     expect(rollback.summary).toContain('Rolled back to blue (100%); green is previous');
@@ -253,7 +253,7 @@ describe('blue-green-switch on a real nginx', () => {
 
     const again = await runAction('blue-green-switch', inputs({ action: 'rollback' }));
     expect(again.code).toBe(0);
-    expect(again.outputs).toEqual({ live: 'green', previous: 'blue', weights: 'blue=0,green=100' });
+    expect(again.outputs).toMatchObject({ live: 'green', previous: 'blue', weights: 'blue=0,green=100' });
   }, 60_000);
 
   it('refuses a rollback when no previous colour is recorded', async () => {
@@ -297,7 +297,7 @@ describe('blue-green-switch on a real nginx', () => {
     expect(run.stdout).not.toContain('::error::');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('no colour is live yet: all traffic goes to the target in one step');
-    expect(run.outputs).toEqual({ live: 'green', previous: '', weights: 'blue=0,green=100' });
+    expect(run.outputs).toMatchObject({ live: 'green', previous: '', weights: 'blue=0,green=100' });
     expect(await sampleColours(`${nginx.url}/`, 50)).toEqual({ green: 50 });
     expect(existsSync(`${nginx.upstreamFile}.previous`)).toBe(false);
   });
@@ -319,12 +319,12 @@ describe('blue-green-switch on a real nginx', () => {
     expect((await runProcess('sh', ['-c', nginx.reloadCommand])).code).toBe(0);
 
     const status = await runAction('blue-green-switch', { action: 'status', 'upstream-file': nginx.upstreamFile });
-    expect(status.outputs).toEqual({ live: 'blue', previous: '', weights: 'blue=50,green=50' });
+    expect(status.outputs).toMatchObject({ live: 'blue', previous: '', weights: 'blue=50,green=50' });
     expect(status.summary).toContain('switch to green under way');
     const run = await runAction('blue-green-switch', inputs({ steps: '10,50,100' }));
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('green already has 50%: continuing with 100');
     expect(run.stdout).toContain('step 1/1: green 100%');
-    expect(run.outputs).toEqual({ live: 'green', previous: 'blue', weights: 'blue=0,green=100' });
+    expect(run.outputs).toMatchObject({ live: 'green', previous: 'blue', weights: 'blue=0,green=100' });
   }, 60_000);
 });

@@ -1,9 +1,10 @@
 /**
- * Following a deploy to its end. Polling adapts: every 2 s while a status is fresh, then a tenth
+ * Following a deploy to its end. Polling adapts: every 2 s while a status is fresh, then an eighth
  * of the time spent in it (slow during long builds), never over 10 s. Each status change is
- * logged, with a heartbeat at most once a minute. (A 2 s floor, not 1 s: over deploys of 1 to 10
- * minutes that is about as many API calls as a fixed 5 s poll, fewer for deploys over 6 minutes,
- * more for short ones, and live is still seen within 10 s; docs/benchmarks.md, Render deploy polling.)
+ * logged, with a heartbeat at most once a minute. (A 2 s floor, not 1 s, and an eighth, not a tenth:
+ * over deploys of 1 to 10 minutes that is fewer API calls than a fixed 5 s poll (more for the
+ * shortest, fewer for long builds), and live is still seen within 10 s; docs/benchmarks.md, Render
+ * deploy polling.)
  */
 import type { Logger } from '../logger.js';
 import { formatDuration, sleep } from '../util/time.js';
@@ -15,7 +16,7 @@ const POLL_MIN_MS = 2_000;
 const HEARTBEAT_MS = 60_000;
 
 export function nextPollMs(msInStatus: number): number {
-  return Math.min(POLL_MAX_MS, Math.max(POLL_MIN_MS, Math.round(msInStatus / 10)));
+  return Math.min(POLL_MAX_MS, Math.max(POLL_MIN_MS, Math.round(msInStatus / 8)));
 }
 
 export interface TimelineEntry {

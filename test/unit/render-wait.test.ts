@@ -60,12 +60,12 @@ describe('nextPollMs', () => {
     [5 * S, 2000],
     [10 * S, 2000],
     [15 * S, 2000],
-    [20_004, 2000],
-    [20_005, 2001],
-    [25 * S, 2500],
-    [50 * S, 5000],
-    [99_990, 9999],
-    [100 * S, 10_000],
+    [16_003, 2000],
+    [16_004, 2001],
+    [20 * S, 2500],
+    [40 * S, 5000],
+    [79_990, 9999],
+    [80 * S, 10_000],
     [10 * MIN, 10_000],
     [24 * 60 * MIN, 10_000],
   ])('%d ms in a status -> next poll in %d ms', (msInStatus, expected) => {
@@ -116,11 +116,12 @@ describe('waitForDeploy (virtual clock)', () => {
     const statusAt = (ms: number) => FIVE_MINUTES.filter((s) => s.from <= ms).at(-1)!.status;
     const changes = changeIndexes(h.calls, statusAt);
     expect(changes).toHaveLength(r.timeline.length);
-    // sleeps[i] follows calls[i]. The status before live lasts long enough to see 10 fresh 2 s polls.
+    // sleeps[i] follows calls[i]. The status before live lasts long enough to see 8 fresh 2 s polls (the poll is
+    // an eighth of the time in the status, at least 2 s: 2 s until 16 s in).
     for (const i of changes.slice(1, -1)) {
-      expect(h.sleeps.slice(i, i + 10)).toEqual(Array(10).fill(2000));
+      expect(h.sleeps.slice(i, i + 8)).toEqual(Array(8).fill(2000));
     }
-    // The update phase lasts 90 s: by its end the poll has slowed (9 s into a status -> 2 s; 90 s -> 9 s).
+    // The update phase lasts 90 s: by its end the poll has slowed (9 s into a status -> 2 s; 80 s -> 10 s).
     const lastUpdatePoll = changes.at(-1)! - 1;
     expect(h.sleeps[lastUpdatePoll]).toBeGreaterThan(5000);
   });

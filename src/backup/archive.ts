@@ -76,6 +76,9 @@ export async function writeArchive(
   }
 
   const stored = new HashingStream(options.onProgress);
+  // A stage that fails (or a cancelled run) destroys `stored` with its error, maybe before the store
+  // has begun reading it; the store's put reports that error, so the event itself needs no handler.
+  stored.on('error', () => undefined);
   // A pipe hands Node 64 KiB at a time; every stage after it (tee, hash, encryption, the write)
   // costs per chunk, so they get 1 MiB chunks instead.
   const output = codec.output!;
@@ -90,7 +93,7 @@ export async function writeArchive(
   }
   const encrypted = await encryptStream(compressed, options.encryption);
   encrypted.once('error', (err) => stored.destroy(err));
-  const put = target.store.put(target.key, encrypted.pipe(stored));
+  const put = target.store.put(target.key, encrypted.pipe(stored), { signal: options.signal });
 
   // The first failure stops every other stage (a dead upload must not leave pg_dump blocked on a full pipe).
   let first: unknown;

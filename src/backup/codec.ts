@@ -88,6 +88,11 @@ export function startCodec(
     output: to === undefined ? counted : undefined,
     done,
     outputBytes: () => counted.bytes,
-    kill: () => stream.destroy(),
+    // With an error: a stream destroyed without one never ends what it pipes into, and `done` would never settle.
+    kill: () => {
+      const stopped = new Error(`the ${direction === 'compress' ? 'compressor' : 'decompressor'} was stopped`);
+      stream.destroy(stopped);
+      counted.destroy(stopped);
+    },
   };
 }

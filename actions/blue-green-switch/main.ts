@@ -1,6 +1,5 @@
 import * as core from '@actions/core';
 import os from 'node:os';
-import { ExternalError } from '../../src/errors.js';
 import { NginxProvider } from '../../src/nginx/provider.js';
 import { LocalHost, type Host } from '../../src/ssh/host.js';
 import { openSsh } from '../../src/ssh/ssh.js';
@@ -11,6 +10,7 @@ import { runSwitch } from '../../src/switch/run.js';
 import { formatShares } from '../../src/switch/shares.js';
 import { renderRetireSummary, renderStatusSummary, renderSwitchSummary } from '../../src/switch/summary.js';
 import type { TrafficState } from '../../src/switch/types.js';
+import { cancelOnSignals } from '../../src/util/signals.js';
 import { type ActionContext, maskInput, runAction } from '../common/run.js';
 
 await runAction('blue-green-switch', async (ctx) => {
@@ -52,10 +52,7 @@ await runAction('blue-green-switch', async (ctx) => {
     }
 
     // A cancelled job gets SIGINT, then SIGTERM: stop baking and put the state before the run back.
-    const cancel = new AbortController();
-    const onSignal = () => cancel.abort(new ExternalError('the run was cancelled'));
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    const cancel = cancelOnSignals(ctx.logger, 'the switch');
 
     const result = await runSwitch(
       {

@@ -1,9 +1,10 @@
 import * as core from '@actions/core';
 import os from 'node:os';
 import { parseRestoreConfig } from '../../src/backup/config.js';
+import { assertFresh, backupStatus } from '../../src/backup/freshness.js';
 import { locateBackup } from '../../src/backup/locate.js';
 import { restore } from '../../src/backup/restore.js';
-import { renderRestoreSummary } from '../../src/backup/restore-summary.js';
+import { renderBackupStatusSummary, renderRestoreSummary } from '../../src/backup/restore-summary.js';
 import { ExternalError } from '../../src/errors.js';
 import { parseDestination } from '../../src/storage/index.js';
 import { cancelOnSignals } from '../../src/util/signals.js';
@@ -17,17 +18,29 @@ await runAction('db-restore', async (ctx) => {
   for (const id of ctx.inputs.list('decrypt-with', { commas: false })) ctx.secret(id);
   const config = parseRestoreConfig(ctx.inputs);
   const tempDir = process.env.RUNNER_TEMP || os.tmpdir();
-  // Mode clean replaces database-url's database: the backup must be of it (or allow-other-database).
+  // Mode clean replaces database-url's database: the backup must be of it (or allow-other-database); mode status
+  // with a database-url checks the backups of that database.
   const located = await locateBackup(
     'source',
     config.source,
     config.s3,
     { tempDir },
     {
-      database: config.mode === 'clean' ? config.target.database : undefined,
+      database: config.mode === 'clean' || config.mode === 'status' ? config.target?.database : undefined,
       allowOtherDatabase: config.allowOtherDatabase,
     },
   );
+  const status = await backupStatus(located);
+  ctx.output('backup-uri', status.uri);
+  ctx.output('backup-age-seconds', String(Math.round(status.ageMs / 1000)));
+  if (config.mode === 'status') {
+    await core.summary.addRaw(renderBackupStatusSummary(status, config.maxAgeMs)).write();
+    assertFresh(status, config.maxAgeMs);
+    ctx.logger.info(`${status.uri}: made ${status.createdAt.toISOString()}, ${Math.round(status.ageMs / 1000)}s ago`);
+    return;
+  }
+  assertFresh(status, config.maxAgeMs);
+  const target = config.target!;
   const preRestore =
     config.mode !== 'clean' || config.preRestoreBackup === 'off'
       ? undefined
@@ -38,7 +51,7 @@ await runAction('db-restore', async (ctx) => {
   const cancel = cancelOnSignals(ctx.logger, 'the restore');
   const result = await restore({
     backup: located,
-    target: config.target,
+    target,
     mode: config.mode,
     targetDatabase: config.targetDatabase,
     confirm: config.confirm,

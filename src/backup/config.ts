@@ -153,9 +153,13 @@ export function parseBackupConfig(inputs: Inputs): BackupConfig {
 }
 
 export interface RestoreConfig {
-  target: PgConnection;
+  /** The server (and for mode clean, the database) restored to; mode status may go without. */
+  target?: PgConnection;
   source: string;
-  mode: 'new-database' | 'clean';
+  /** status: find the backup and check it (max-age, archive present) without touching any database. */
+  mode: 'new-database' | 'clean' | 'status';
+  /** Refuse a backup older than this (mode status: fail when the newest is older: the RPO check). */
+  maxAgeMs?: number;
   targetDatabase?: string;
   confirm?: string;
   /** undefined: next to the source, in pre-restore/; 'off': none. */
@@ -173,10 +177,16 @@ export interface RestoreConfig {
 }
 
 export function parseRestoreConfig(inputs: Inputs): RestoreConfig {
-  const target = parsePgUrl('database-url', inputs.required('database-url'));
+  const mode = inputs.enum('mode', ['new-database', 'clean', 'status'] as const, 'new-database');
+  const target =
+    mode === 'status' && !inputs.has('database-url')
+      ? undefined
+      : parsePgUrl('database-url', inputs.required('database-url'));
   const source = inputs.required('source');
   const drill = inputs.boolean('drill', false);
-  const mode = inputs.enum('mode', ['new-database', 'clean'] as const, 'new-database');
+  if (drill && mode === 'status')
+    throw new ConfigurationError("inputs 'drill' and 'mode': mode status restores nothing; a drill restores");
+  const maxAgeMs = inputs.optionalDuration('max-age');
   if (drill && mode === 'clean')
     throw new ConfigurationError(
       "inputs 'drill' and 'mode': a drill restores into a scratch database; it cannot use mode clean",
@@ -209,6 +219,7 @@ export function parseRestoreConfig(inputs: Inputs): RestoreConfig {
     target,
     source,
     mode,
+    maxAgeMs,
     targetDatabase,
     confirm: inputs.string('confirm') || undefined,
     preRestoreBackup: /^(off|none|false)$/i.test(pre) ? 'off' : pre || undefined,

@@ -1,5 +1,7 @@
 import { fitSummary, headline, table } from '../report/markdown.js';
 import type { RestoreResult } from './restore.js';
+import { formatDuration } from '../util/time.js';
+import type { BackupStatus } from './freshness.js';
 
 export function renderRestoreSummary(r: RestoreResult, drill: boolean): string {
   const what = drill ? 'Restore drill' : 'Restore';
@@ -45,4 +47,23 @@ function countedHow(r: RestoreResult): string {
   return r.countedInDatabase
     ? `${archive} tables ${fromArchive}, ${r.countedInDatabase} counted in the database`
     : fromArchive;
+}
+
+/** db-restore mode status: the backup found, its age against max-age, its archive. */
+export function renderBackupStatusSummary(status: BackupStatus, maxAgeMs: number | undefined): string {
+  const fresh = status.archivePresent && (maxAgeMs === undefined || status.ageMs <= maxAgeMs);
+  const age = formatDuration(status.ageMs);
+  const sentence = !status.archivePresent
+    ? "The newest backup's archive is missing"
+    : fresh
+      ? `The newest backup is ${age} old${maxAgeMs === undefined ? '' : `, within max-age ${formatDuration(maxAgeMs)}`}`
+      : `The newest backup is ${age} old, older than max-age ${formatDuration(maxAgeMs!)}`;
+  const rows: [string, string][] = [
+    ['Backup', status.uri],
+    ['Database', status.database ?? 'unknown'],
+    ['Made', status.createdAt.toISOString()],
+    ['Age', age],
+    ['Archive', status.archivePresent ? `present, ${status.sizeBytes} bytes` : 'missing or of another size'],
+  ];
+  return fitSummary(`${headline(fresh, sentence)}\n\n${table(['', ''], rows)}\n`);
 }

@@ -96,7 +96,7 @@ describe('the mode inputs the matrix covers', () => {
       'scale',
     ]);
     expect(await modesOf('blue-green-switch', 'action')).toEqual(['switch', 'rollback', 'status', 'retire']);
-    expect(await modesOf('db-restore', 'mode')).toEqual(['new-database', 'clean']);
+    expect(await modesOf('db-restore', 'mode')).toEqual(['new-database', 'clean', 'status']);
     expect(await modesOf('migrate-with-backup', 'tool')).toEqual([
       'sql',
       'knex',
@@ -182,6 +182,12 @@ describe('db-backup and db-restore with their defaults', () => {
     expectClean(run, 'db-backup of Redis');
     expect(run.inputEnv.INPUT_FORMAT).toBe('custom');
     expect(run.outputs.uri).toMatch(/\.rdb/);
+  }, 60_000);
+
+  it('mode: status checks the backup with nothing but source', async () => {
+    const run = await runAction('db-restore', { mode: 'status', source: backupUri });
+    expectClean(run, 'db-restore status');
+    expect(run.outputs['backup-uri']).toBe(backupUri);
   }, 60_000);
 
   it.each([

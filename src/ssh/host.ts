@@ -54,6 +54,17 @@ export interface Host {
   lock(path: string, holder: string): Promise<HostLock>;
   /** Ends connections and removes temp files. */
   close(): Promise<void>;
+  /**
+   * A remote host: a local port forwarded through it to `server` (host:port as the host sees it), for requests
+   * from this machine to servers only the host can reach. A local host has none: its servers are reached directly.
+   */
+  forward?(server: string): Promise<Forward>;
+}
+
+export interface Forward {
+  /** `127.0.0.1:<port>` on this machine. */
+  address: string;
+  close(): Promise<void>;
 }
 
 /** Exit code of `flock -n` when the lock is taken (`-E 75`, EX_TEMPFAIL), distinct from flock's own errors. */

@@ -5,10 +5,12 @@
  * connection (ControlMaster), so a run pays for one handshake. `close()` ends it and removes the temp dir.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { ExternalError } from '../errors.js';
 import { spawnTool, type RunningChild } from '../util/child.js';
-import { describeCommand, ProgramHost, type ExecOptions, type ExecResult } from './host.js';
+import { describeCommand, ProgramHost, type ExecOptions, type ExecResult, type Forward } from './host.js';
 import { shellCommand } from './quote.js';
 
 export interface SshOptions {
@@ -46,6 +48,8 @@ export class SshHost extends ProgramHost {
   readonly label: string;
   readonly remote = true;
   private readonly args: string[];
+  /** The same without the shared connection: a tunnel is a connection of its own. */
+  private readonly tunnelArgs: string[];
 
   constructor(
     private readonly options: SshOptions,
@@ -57,7 +61,7 @@ export class SshHost extends ProgramHost {
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;
     this.label = `${options.user}@${host}${options.port === 22 ? '' : `:${options.port}`}`;
     const o = (setting: string) => ['-o', setting];
-    this.args = [
+    const common = [
       ...o('BatchMode=yes'),
       ...o('StrictHostKeyChecking=yes'),
       ...o(`UserKnownHostsFile=${knownHostsFile}`),
@@ -67,15 +71,72 @@ export class SshHost extends ProgramHost {
       ...o('ServerAliveInterval=10'),
       ...o('ServerAliveCountMax=3'),
       ...o('LogLevel=ERROR'),
-      ...o('ControlMaster=auto'),
-      ...o(`ControlPath=${path.join(dir, 'cm')}`),
-      ...o('ControlPersist=no'),
+    ];
+    const identity = [
       ...(keyFile ? ['-i', keyFile, ...o('IdentitiesOnly=yes'), ...o('IdentityAgent=none')] : []),
       '-p',
       String(options.port),
       '-l',
       options.user,
     ];
+    this.args = [
+      ...common,
+      ...o('ControlMaster=auto'),
+      ...o(`ControlPath=${path.join(dir, 'cm')}`),
+      ...o('ControlPersist=no'),
+      ...identity,
+    ];
+    this.tunnelArgs = [
+      ...common,
+      ...o('ControlMaster=no'),
+      ...o('ControlPath=none'),
+      ...o('ExitOnForwardFailure=yes'),
+      ...identity,
+    ];
+  }
+
+  /**
+   * A local port forwarded through the host to `server` (host:port as the host sees it): what a check from this
+   * runner needs when the servers are reachable only from the host (127.0.0.1:8001 on it). Resolves once the
+   * forward listens; `close()` ends it.
+   */
+  async forward(server: string): Promise<Forward> {
+    const m = /^(\[[^\]]+\]|[^:[\]]+):(\d+)$/.exec(server);
+    if (!m) throw new ExternalError(`cannot forward to '${server}': expected host:port`);
+    const port = await freeLocalPort();
+    const running = spawnTool('ssh', [
+      ...this.tunnelArgs,
+      '-N',
+      '-L',
+      `127.0.0.1:${port}:${m[1]}:${m[2]}`,
+      '--',
+      this.options.host,
+    ]);
+    running.done.catch(() => {}); // its exit is watched below
+    let exited = false;
+    running.child.once('close', () => (exited = true));
+    const close = async () => {
+      if (!exited) {
+        const gone = new Promise<void>((resolve) => running.child.once('close', () => resolve()));
+        running.child.kill('SIGTERM');
+        await gone;
+      }
+    };
+    const deadline = Date.now() + 30_000;
+    while (!(await accepts(port))) {
+      if (exited || Date.now() > deadline) {
+        await close();
+        const why = this.explain(`forwarding to ${server}`, {
+          code: running.child.exitCode ?? 255,
+          stdout: Buffer.alloc(0),
+          stderr: running.stderrText(),
+          timedOut: !exited,
+        });
+        throw new ExternalError(`could not reach ${server} through ${this.label}: ${why}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return { address: `127.0.0.1:${port}`, close };
   }
 
   override async exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult> {
@@ -110,6 +171,28 @@ export class SshHost extends ProgramHost {
       await rm(this.dir, { recursive: true, force: true });
     }
   }
+}
+
+function freeLocalPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 function lastLine(text: string): string {

@@ -13,8 +13,8 @@ import { ExternalError, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { describeShares } from './shares.js';
 import { runSmokeTests } from '../smoke/run.js';
-import type { SmokeOptions } from '../smoke/types.js';
-import { describeCommand, type Host } from '../ssh/host.js';
+import type { SmokeOptions, SmokeReport } from '../smoke/types.js';
+import { describeCommand, type Forward, type Host } from '../ssh/host.js';
 import { formatDuration } from '../util/time.js';
 import {
   otherColour,
@@ -92,25 +92,58 @@ export async function runColourCommand(
   return report;
 }
 
-/** The smoke checks (relative to IDLE_BASE) asked of every server of `colour` directly, from this runner. */
+/**
+ * The smoke checks (relative to IDLE_BASE) asked of every server of `colour` directly. From this runner; when the
+ * host is remote, through an ssh tunnel per server, so a server the host reaches (127.0.0.1:8001 on it) is asked
+ * as the host sees it.
+ */
 export async function smokeIdle(
   colour: Colour,
   servers: readonly string[],
   smoke: SmokeOptions,
+  host: Host,
   logger: Logger,
 ): Promise<IdleSmokeReport> {
-  const checks = servers.flatMap((server) =>
-    smoke.checks.map((check) => ({
-      ...check,
-      name: `${server} ${check.name}`,
-      url: new URL(`${check.url.pathname}${check.url.search}`, `http://${server}/`),
-    })),
-  );
-  logger.info(
-    `smoke checks of ${colour} before any traffic moves: ${smoke.checks.length} check(s) on each of ${servers.length} server(s), ` +
-      `within ${formatDuration(smoke.timeoutMs)}`,
-  );
-  const report = await runSmokeTests({ ...smoke, checks }, logger);
+  const started = performance.now();
+  const forwards: Forward[] = [];
+  try {
+    const targets: string[] = [];
+    for (const server of servers) {
+      if (!host.forward) targets.push(server);
+      else {
+        const forward = await host.forward(server);
+        forwards.push(forward);
+        targets.push(forward.address);
+      }
+    }
+    const checks = servers.flatMap((server, i) =>
+      smoke.checks.map((check) => ({
+        ...check,
+        name: `${server} ${check.name}`,
+        url: new URL(`${check.url.pathname}${check.url.search}`, `http://${targets[i]}/`),
+      })),
+    );
+    logger.info(
+      `smoke checks of ${colour} before any traffic moves: ${smoke.checks.length} check(s) on each of ${servers.length} server(s), ` +
+        `within ${formatDuration(smoke.timeoutMs)}${host.forward ? ` (through ssh tunnels from ${host.label})` : ''}`,
+    );
+    return summarise(colour, await runSmokeTests({ ...smoke, checks }, logger), logger);
+  } catch (err) {
+    // A tunnel that could not be opened: the checks could not be asked, which is a failure of the idle colour's checks.
+    const reason = errorMessage(err);
+    logger.info(`smoke checks of ${colour}: ${reason}`);
+    return {
+      ok: false,
+      colour,
+      durationMs: performance.now() - started,
+      checks: [{ name: `${colour} servers`, passed: false, reason, attempts: 0 }],
+    };
+  } finally {
+    await Promise.all(forwards.map((f) => f.close()));
+  }
+}
+
+function summarise(colour: Colour, report: SmokeReport, logger: Logger): IdleSmokeReport {
   const out: IdleSmokeReport = {
     ok: report.passed,
     colour,
@@ -146,7 +179,7 @@ export function releasePreparer(options: ReleaseOptions): PrepareTarget {
       }
     }
     if (smoke) {
-      report.smoke = await smokeIdle(colour, servers, smoke, logger);
+      report.smoke = await smokeIdle(colour, servers, smoke, host, logger);
       if (!report.smoke.ok) {
         const failed = report.smoke.checks.filter((c) => !c.passed);
         report.reason =

@@ -388,12 +388,33 @@ describe('blue-green-switch release inputs', () => {
 });
 
 describe('a release over ssh', () => {
+  const ssh = () => ({
+    'ssh-host': sshd.host,
+    'ssh-port': String(sshd.port),
+    'ssh-user': sshd.user,
+    'ssh-key': sshd.clientKey,
+    'ssh-known-hosts': sshd.knownHosts,
+    'health-timeout': '20s',
+  });
+
   let sshd: SshServer;
   beforeAll(async () => {
     sshd = await startSshd();
   });
   afterAll(async () => {
     await sshd?.stop();
+  });
+
+  it('moves no traffic when the idle server does not answer through its tunnel', async () => {
+    const before = await snapshot();
+    await green.stop();
+    const run = await runAction('blue-green-switch', release(ssh()));
+    expect(run.code).toBe(1);
+    const error = failure(run);
+    expect(error).toContain('the smoke checks of green failed before any traffic moved');
+    expect(error).toContain(`${green.server} health`);
+    expect(error).toContain('Nothing was changed: traffic stays on blue 100%');
+    expect(await snapshot()).toEqual(before);
   });
 
   it('runs deploy-command on the host with the version in its environment, quoted whole', async () => {
@@ -415,6 +436,10 @@ describe('a release over ssh', () => {
     expect(await lines(deployLog)).toEqual([`green|2.0.0|${green.server}|a b;$(touch ${dir.path}/pwned)`]);
     expect(existsSync(path.join(dir.path, 'pwned'))).toBe(false);
     expect(run.stdout).toContain(`deploy-command for green on ${sshd.user}@${sshd.host}`);
+    // The idle smoke checks go through a tunnel from the host, named by the server as the host sees it.
+    expect(run.stdout).toContain(`(through ssh tunnels from ${sshd.user}@${sshd.host}`);
+    expect(run.stdout).toContain('smoke checks of green: 2/2 passed');
+    expect(run.summary).toContain('2/2 passed');
     expect(run.outputs).toMatchObject({ live: 'green', deployed: '2.0.0' });
   });
 });

@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { loadActionMetadata, ROOT } from '../../scripts/runner/action.js';
-import { condition, interpolate, toText } from '../../scripts/runner/expressions.js';
+import { condition, interpolate, toText, truthy } from '../../scripts/runner/expressions.js';
 import { type ActionRun, runAction, type RunOptions } from './action.js';
 import { type RunResult, runProcess } from './process.js';
 
@@ -112,6 +112,8 @@ export interface ExpandedStep {
   run?: string;
   /** The step's `if:`, raw. */
   if?: unknown;
+  /** `continue-on-error:`, raw: a failure sets the step's outcome, not the job's status or its conclusion. */
+  continueOnError?: unknown;
   /** `with:` as written. */
   rawWith: Json;
   env: Json;
@@ -125,6 +127,8 @@ export interface ExpandedJob {
   environment?: unknown;
   permissions?: unknown;
   steps: ExpandedStep[];
+  /** The job's `outputs:` as written. */
+  rawOutputs: Json;
   /** A job that calls one of our reusable workflows: the call, its evaluated inputs and secrets, and its jobs. */
   call?: { file: string; inputs: Record<string, unknown>; secrets: Record<string, string>; jobs: ExpandedJob[] };
   /** The context its expressions are evaluated in (inputs, secrets, github, vars, needs). */
@@ -219,6 +223,7 @@ export async function expandWorkflow(file: string, call: WorkflowCall = {}, dept
       environment: raw.environment,
       permissions: raw.permissions,
       steps: [],
+      rawOutputs: (raw.outputs ?? {}) as Json,
       context: jobContext,
     };
     const where = `${file} job ${id}`;
@@ -257,6 +262,7 @@ export async function expandWorkflow(file: string, call: WorkflowCall = {}, dept
         id: step.id as string | undefined,
         name,
         if: step.if,
+        continueOnError: step['continue-on-error'],
         rawWith: (step.with ?? {}) as Json,
         env: (step.env ?? {}) as Json,
       };
@@ -363,6 +369,14 @@ export interface JobRunOptions extends RunOptions {
  * `steps.<id>.outputs` for those after it. `run:` steps and third-party actions are listed, not run.
  */
 export async function runJob(job: ExpandedJob, options: JobRunOptions = {}): Promise<StepRun[]> {
+  return (await runJobWithOutputs(job, options)).steps;
+}
+
+/** runJob, and the job's `outputs:` evaluated once its steps have run (what `needs.<job>.outputs` gives later jobs). */
+export async function runJobWithOutputs(
+  job: ExpandedJob,
+  options: JobRunOptions = {},
+): Promise<{ steps: StepRun[]; outputs: Record<string, string>; result: 'success' | 'failure' }> {
   const steps: Record<string, { outputs: Record<string, string>; outcome: string; conclusion: string }> = {};
   const results: StepRun[] = [];
   let status: 'success' | 'failure' = 'success';
@@ -405,9 +419,14 @@ export async function runJob(job: ExpandedJob, options: JobRunOptions = {}): Pro
       },
     );
     const outcome = run.code === 0 ? 'success' : 'failure';
-    if (outcome === 'failure') status = 'failure';
-    if (step.id) steps[step.id] = { outputs: run.outputs, outcome, conclusion: outcome };
+    const tolerated = outcome === 'failure' && truthy(interpolate(step.continueOnError ?? false, context));
+    if (outcome === 'failure' && !tolerated) status = 'failure';
+    if (step.id) steps[step.id] = { outputs: run.outputs, outcome, conclusion: tolerated ? 'success' : outcome };
     results.push({ step, status: 'ran', with: values, run });
   }
-  return results;
+  const context = { ...job.context, steps, status };
+  const outputs = Object.fromEntries(
+    Object.entries(job.rawOutputs).map(([k, v]) => [k, toText(interpolate(v, context))]),
+  );
+  return { steps: results, outputs, result: status };
 }

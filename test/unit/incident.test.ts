@@ -177,7 +177,14 @@ describe('parseIncidentOptions', () => {
       'pagerduty-routing-key': 'r'.repeat(32),
     });
     expect(options.reopenWindowMs).toBeUndefined();
-    expect(options.secrets).toEqual(['tok', 'https://hooks.slack.com/services/T/B/sekret', 'r'.repeat(32)]);
+    // The webhook's path is its credential too (a server that echoes the path must not print it).
+    expect(options.secrets).toEqual([
+      'tok',
+      'https://hooks.slack.com/services/T/B/sekret',
+      '/services/T/B/sekret',
+      'services/T/B/sekret',
+      'r'.repeat(32),
+    ]);
     expect(options.pagerduty).toEqual({ routingKey: 'r'.repeat(32), url: 'https://events.pagerduty.com/v2/enqueue' });
   });
 

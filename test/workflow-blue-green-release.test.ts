@@ -10,12 +10,13 @@ import { chmod, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { condition } from '../scripts/runner/expressions.js';
+import { condition, interpolate } from '../scripts/runner/expressions.js';
 import { sampleColours, startNginx, type NginxServer } from './harness/nginx.js';
 import { tempDir } from './harness/tmp.js';
 import {
   expandWorkflow,
   findJob,
+  readWorkflow,
   runJob,
   type ExpandedJob,
   type StepRun,
@@ -146,6 +147,14 @@ describe('blue-green-release.yml', () => {
       inputs: { ...releaseInputs(), mode: 'retire', 'retire-command': 'stop-colour.sh' },
     });
     expect(retire.problems).toEqual([]);
+  });
+
+  it('serialises releases with deploys and rollbacks, and keeps retirements in a group of their own', () => {
+    const group = (readWorkflow(FILE).concurrency as { group: string }).group;
+    const evaluate = (mode: string) => interpolate(group, { inputs: { mode, environment: 'production' } });
+    expect(evaluate('release')).toBe('opskit-production');
+    expect(evaluate('retire')).toBe('opskit-retire-production');
+    expect((readWorkflow(FILE).concurrency as Record<string, unknown>)['cancel-in-progress']).toBe(false);
   });
 
   it('runs the switch back only when the release switched and the live smoke tests failed', async () => {

@@ -8,8 +8,11 @@
  * DATABASE_URL and the cloud keys. So a release rewrites every first-party `uses:` to a full commit SHA:
  *
  *   HEAD (B)  the commit released: its actions and dist/ are what every reference below points at.
- *   W         B + .github/workflows with every `opskit/opskit/actions/…@<ref>` → `@<B> # vX.Y.Z`.
- *   T         W + workflows-templates with actions → `@<B>` and reusable workflows → `@<W>`, each `# vX.Y.Z`.
+ *   W1        B + the reusable workflows that call no other reusable workflow, with every
+ *             `opskit/opskit/actions/…@<ref>` → `@<B> # vX.Y.Z`.
+ *   W2 …      the reusable workflows that call those (promote.yml calls deploy.yml), one layer per commit: actions
+ *             → `@<B>`, a called workflow → `@<the commit of its layer>` (its content never changes after it).
+ *   T         the last W + workflows-templates with actions → `@<B>` and reusable workflows → `@<their W>`.
  *
  * T is tagged vX.Y.Z (annotated) and the major tag (v1) is moved to it, both locally: pushing them is the
  * maintainer's step (docs/releasing.md). W and T differ from B only in workflow files, so the actions at the tag
@@ -34,9 +37,10 @@ class ReleaseError extends Error {}
 
 /**
  * Every first-party `uses:` in `text` rewritten: reusable workflows (`opskit/opskit/.github/workflows/…`) to
- * `workflowsSha`, anything else (actions, the root action) to `actionsSha`, each with `# <version>`.
+ * `workflowsSha` (a SHA, or a function of the workflow's path giving one), anything else (actions, the root action)
+ * to `actionsSha`, each with `# <version>`.
  * @param {string} text
- * @param {{ actionsSha: string, workflowsSha?: string, version: string }} to
+ * @param {{ actionsSha: string, workflowsSha?: string | ((file: string) => string | undefined), version: string }} to
  * @returns {{ text: string, changes: Array<{ line: number, from: string, to: string }> }}
  */
 export function rewriteFirstPartyRefs(text, to) {
@@ -45,11 +49,15 @@ export function rewriteFirstPartyRefs(text, to) {
     const m = USES_LINE.exec(line);
     if (!m) return line;
     const [, prefix, , target] = m;
-    const isWorkflow = /^opskit\/opskit\/\.github\/workflows\//i.test(target);
-    const sha = isWorkflow ? to.workflowsSha : to.actionsSha;
+    const file = calledWorkflow(target);
+    const sha = file
+      ? typeof to.workflowsSha === 'function'
+        ? to.workflowsSha(file)
+        : to.workflowsSha
+      : to.actionsSha;
     if (sha === undefined) {
       throw new ReleaseError(
-        `line ${index + 1}: ${target} is a reusable workflow of this repository; a reusable workflow cannot call another one of the same release`,
+        `line ${index + 1}: ${target} is a reusable workflow of this repository that is not released before this file (a cycle of workflows calling each other?)`,
       );
     }
     const from = `${target}@${m[4]}`;
@@ -58,6 +66,44 @@ export function rewriteFirstPartyRefs(text, to) {
     return rewritten;
   });
   return { text: lines.join('\n'), changes };
+}
+
+/** `.github/workflows/x.yml` for `opskit/opskit/.github/workflows/x.yml`, undefined for an action. */
+function calledWorkflow(target) {
+  const m = /^opskit\/opskit\/(\.github\/workflows\/.+)$/i.exec(target);
+  return m ? m[1] : undefined;
+}
+
+/** The reusable workflows of this repository that `text` calls. @param {string} text */
+export function calledWorkflows(text) {
+  return text
+    .split('\n')
+    .map((line) => USES_LINE.exec(line))
+    .filter(Boolean)
+    .map((m) => calledWorkflow(m[3]))
+    .filter(Boolean);
+}
+
+/**
+ * Each reusable workflow's layer: 0 when it calls no other reusable workflow of this repository, else one more than
+ * the deepest it calls. A cycle is an error (GitHub refuses one too).
+ * @param {Record<string, string>} texts file → text
+ */
+export function workflowLayers(texts) {
+  const layer = {};
+  const visiting = new Set();
+  const visit = (file, chain) => {
+    if (layer[file] !== undefined) return layer[file];
+    if (visiting.has(file))
+      throw new ReleaseError(`reusable workflows call each other in a cycle: ${[...chain, file].join(' → ')}`);
+    if (texts[file] === undefined) throw new ReleaseError(`${chain.at(-1)} calls ${file}, which is not in this commit`);
+    visiting.add(file);
+    const deepest = Math.max(-1, ...calledWorkflows(texts[file]).map((f) => visit(f, [...chain, file])));
+    visiting.delete(file);
+    return (layer[file] = deepest + 1);
+  };
+  for (const file of Object.keys(texts)) visit(file, []);
+  return layer;
 }
 
 /**
@@ -155,32 +201,55 @@ export function release(argv, print = (line) => console.log(line)) {
     );
   }
 
-  const PENDING = '<commit of the rewritten .github/workflows>';
-  const stage = (dir, to) =>
+  const texts = Object.fromEntries(
     workflowFiles(base)
-      .filter((f) => f.file.startsWith(`${dir}/`))
-      .map((f) => ({ ...f, ...rewriteFirstPartyRefs(git(['show', `${base}:${f.file}`]), to) }))
-      .filter((f) => f.changes.length > 0);
-
-  const workflows = stage('.github/workflows', { actionsSha: base, version });
+      .filter((f) => f.file.startsWith('.github/workflows/'))
+      .map((f) => [f.file, git(['show', `${base}:${f.file}`])]),
+  );
+  const modes = Object.fromEntries(workflowFiles(base).map((f) => [f.file, f.mode]));
+  const layers = workflowLayers(texts);
+  const depth = Math.max(-1, ...Object.values(layers));
   const show = (files) => {
     for (const f of files) for (const c of f.changes) print(`${f.file}:${c.line}: ${c.from} -> ${c.to}`);
   };
+  const rewrite = (file, text, workflowsSha) => ({
+    file,
+    mode: modes[file],
+    ...rewriteFirstPartyRefs(text, { actionsSha: base, workflowsSha, version }),
+  });
   print(`Release ${version} of ${base} (${dryRun ? 'dry run: nothing is written' : `tag ${version}, ${major}`})`);
-  show(workflows);
 
+  // One commit per layer of reusable workflows; a workflow's references point at the commit of the layer below.
+  const commitOf = {};
+  let parent = base;
+  for (let d = 0; d <= depth; d++) {
+    const inLayer = Object.keys(texts).filter((f) => layers[f] === d);
+    const changed = inLayer
+      .map((f) => rewrite(f, texts[f], (called) => commitOf[called]))
+      .filter((f) => f.changes.length);
+    show(changed);
+    if (changed.length > 0) {
+      parent = dryRun
+        ? `<commit ${d + 1} of the release: the reusable workflows above>`
+        : commitOnTop(
+            parent,
+            changed,
+            `Release ${version}: reusable workflows (layer ${d + 1}) call the actions of ${base}`,
+          );
+    }
+    for (const f of inLayer) commitOf[f] = parent;
+  }
+  const workflowsCommit = parent;
+
+  const templates = workflowFiles(base)
+    .filter((f) => f.file.startsWith('workflows-templates/'))
+    .map((f) => rewrite(f.file, git(['show', `${base}:${f.file}`]), (called) => commitOf[called]))
+    .filter((f) => f.changes.length > 0);
+  show(templates);
   if (dryRun) {
-    show(stage('workflows-templates', { actionsSha: base, workflowsSha: PENDING, version }));
-    print(`${PENDING} is made by the release from ${base.slice(0, 12)} with the files above.`);
+    print(`The <commit …> references are made by the release from ${base.slice(0, 12)} with the files above.`);
     return { version, base };
   }
-
-  const workflowsCommit =
-    workflows.length > 0
-      ? commitOnTop(base, workflows, `Release ${version}: reusable workflows call the actions of ${base}`)
-      : base;
-  const templates = stage('workflows-templates', { actionsSha: base, workflowsSha: workflowsCommit, version });
-  show(templates);
   const released =
     templates.length > 0
       ? commitOnTop(

@@ -297,7 +297,7 @@ const cases: Case[] = [
     action: 'db-restore',
     inputs: (c) => ({ 'database-url': c.url, source: `${c.dest}/latest`, mode: 'replace' }),
     names: ['mode'],
-    says: ["expected one of new-database, clean, got 'replace'"],
+    says: ["expected one of new-database, clean, status, got 'replace'"],
   },
   {
     title: 'db-restore with drill maybe',

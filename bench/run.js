@@ -25,6 +25,7 @@ import {
 } from './db-backup.js';
 import { isMain, ms, node24, ratio, root, table } from './lib.js';
 import { benchBlueGreen, blueGreenTable } from './blue-green.js';
+import { benchCleanRestore, cleanGoalRow, cleanMethod, cleanSection } from './clean-restore.js';
 import {
   benchMigrate,
   DEFAULT_RUNS as MIGRATE_DEFAULT_RUNS,
@@ -81,7 +82,7 @@ export function machine() {
   };
 }
 
-export const PARTS = ['smoke', 'cold-start', 'db', 'render', 'blue-green', 'migrate'];
+export const PARTS = ['smoke', 'cold-start', 'db', 'render', 'blue-green', 'migrate', 'clean-restore'];
 const RESULTS_START = '<!-- bench-results';
 const RESULTS_END = '-->';
 
@@ -213,7 +214,7 @@ counts only the checks themselves. Unit tests never assert timings; this is the 
 
 ## Goals
 
-${table(['goal', 'measured', 'result'], [smokeGoalRow(smoke), coldGoalRow(cold), ...dbGoalRows, migrateGoalRow(results.migrate), ...(results.render ? [renderPollingGoalRow(results.render)] : []), ...(results['blue-green'] ? [blueGreenGoalRow(results['blue-green'])] : [])])}
+${table(['goal', 'measured', 'result'], [smokeGoalRow(smoke), coldGoalRow(cold), ...dbGoalRows, migrateGoalRow(results.migrate), ...(results.render ? [renderPollingGoalRow(results.render)] : []), ...(results['blue-green'] ? [blueGreenGoalRow(results['blue-green'])] : []), ...(results['clean-restore'] ? [cleanGoalRow(results['clean-restore'])] : [])])}
 
 ## How to run
 
@@ -237,6 +238,10 @@ ${table(['goal', 'measured', 'result'], [smokeGoalRow(smoke), coldGoalRow(cold),
   needs the same PostgreSQL install as the db part and starts its own throwaway cluster. It builds one database of
   \`OPSKIT_BENCH_DB_MIB\` (default 1024) MiB, and copies it for every run; \`OPSKIT_BENCH_MIGRATE_RUNS\` (default
   ${MIGRATE_DEFAULT_RUNS}) sets the rounds. It takes about 2 minutes on 2 cores.
+- The clean-restore part (\`--only clean-restore\`, issue 16: db-restore mode clean, restored beside the target and
+  swapped in, against a bare \`pg_restore --jobs=2\` into a new database) needs the same PostgreSQL install, builds
+  one database of \`OPSKIT_BENCH_CLEAN_MIB\` (default 1024) MiB (\`OPSKIT_BENCH_CLEAN_SHAPE\`: md5 or pgbench) and runs
+  \`OPSKIT_BENCH_CLEAN_RUNS\` (default 3) rounds. Alone: \`node bench/clean-restore.js\`.
 
 ${smokeSection(smoke)}
 ${coldSection(cold)}
@@ -244,6 +249,7 @@ ${dbp.section}
 ${migrateSection(results.migrate)}
 ${results.render ? renderPollingSection(results.render, `measured ${results.render.date} on commit ${results.render.commit}`) : ''}
 ${results['blue-green'] ? blueGreenSection(results['blue-green']) : ''}
+${results['clean-restore'] ? `## db-restore mode clean: the swap\n\n${cleanMethod(results['clean-restore'])}\n\n${cleanSection(results['clean-restore'])}\n` : ''}
 ${RESULTS_START} (raw results of each part, read by bench/run.js --only; do not edit)
 ${json.replaceAll('-->', '--\\u003e')}
 ${RESULTS_END}
@@ -312,6 +318,11 @@ export async function main(argv = process.argv.slice(2)) {
     const render = await benchRenderPolling({ log });
     results.render = { ...render, ...meta() };
     console.log(`\n${renderPollingSection(render)}`);
+  }
+  if (only.includes('clean-restore')) {
+    const clean = await benchCleanRestore({ log });
+    results['clean-restore'] = { ...clean, ...meta() };
+    console.log(`\n${cleanSection(clean)}`);
   }
   if (only.includes('blue-green')) {
     const bg = await benchBlueGreen({ log });

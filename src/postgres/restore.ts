@@ -1,7 +1,5 @@
 /** Creating, dropping and restoring databases: pg_restore (parallel) for archives, psql for plain SQL. */
-import { open } from 'node:fs/promises';
 import type pg from 'pg';
-import { ExternalError } from '../errors.js';
 import { spawnTool } from '../util/child.js';
 import type { PgClient } from './client.js';
 import { type PgConnection, connect, quoteIdent } from './connection.js';
@@ -76,26 +74,4 @@ export async function restoreArchive(o: RestoreOptions): Promise<void> {
     ],
     { env: { ...o.target.env, ...o.client.env }, secrets, stdout: 'ignore', signal: o.signal },
   ).done;
-}
-
-/** Reads every block of a custom/directory archive (pg_restore to /dev/null); plain SQL is checked for its end marker. */
-export async function readWholeArchive(client: PgClient, path: string, format: DumpFormat): Promise<void> {
-  if (format === 'plain') {
-    const fh = await open(path, 'r');
-    try {
-      const { size } = await fh.stat();
-      const tail = Buffer.alloc(Math.min(4096, size));
-      await fh.read(tail, 0, tail.length, size - tail.length);
-      if (!tail.toString('utf8').includes('PostgreSQL database dump complete')) {
-        throw new ExternalError('the plain SQL dump is incomplete: it lacks pg_dump\'s "dump complete" trailer');
-      }
-    } finally {
-      await fh.close();
-    }
-    return;
-  }
-  await spawnTool(client.bin('pg_restore'), ['--file=/dev/null', path], {
-    env: { ...process.env, ...client.env },
-    stdout: 'ignore',
-  }).done;
 }

@@ -39,6 +39,7 @@ export interface CommandSpec {
 export const IDLE_BASE = 'http://idle.invalid/';
 
 const OUTPUT_LINES = 20;
+const PROGRESS_EVERY_MS = 30_000;
 
 /** The variables a command gets: OPSKIT_COLOUR, OPSKIT_SERVERS (space separated), OPSKIT_VERSION when there is one. */
 export function commandEnv(colour: Colour, servers: readonly string[], version?: string): Record<string, string> {
@@ -71,6 +72,14 @@ export async function runColourCommand(
     durationMs: 0,
     output: '',
   };
+  // A deploy that pulls an image can take minutes: say it is still running, at a steady pace.
+  const progress = setInterval(
+    () =>
+      logger.info(
+        `${spec.input} for ${colour} still running (${formatDuration(performance.now() - started)} of ${formatDuration(spec.timeoutMs)})`,
+      ),
+    PROGRESS_EVERY_MS,
+  );
   try {
     const result = await host.exec(['env', ...vars, ...spec.argv], { privileged: false, timeoutMs: spec.timeoutMs });
     report.code = result.code;
@@ -83,6 +92,8 @@ export async function runColourCommand(
     report.ok = result.code === 0 && !result.timedOut && !result.transportError;
   } catch (err) {
     report.detail = `it could not start: ${errorMessage(err)}`;
+  } finally {
+    clearInterval(progress);
   }
   report.durationMs = performance.now() - started;
   if (report.output) logger.info(`${spec.input} output (last lines):\n${report.output}`);

@@ -218,6 +218,22 @@ describe('blue-green-switch releases', () => {
     expect(run.outputs).toMatchObject({ live: 'blue', deployed: '2.0.1' });
   });
 
+  it('stops a deploy-command that outlives command-timeout and moves no traffic', async () => {
+    const before = await snapshot();
+    const started = Date.now();
+    const run = await runAction(
+      'blue-green-switch',
+      release({ 'deploy-command': 'sleep 30', 'command-timeout': '1s' }),
+    );
+    expect(run.code).toBe(1);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(failure(run)).toContain(
+      'deploy-command failed on this machine for green (version 2.0.0): it did not finish',
+    );
+    expect(failure(run)).toContain('Nothing was changed: traffic stays on blue 100%');
+    expect(await snapshot()).toEqual(before);
+  });
+
   it('refuses to deploy to a colour that has traffic, running nothing', async () => {
     const before = await snapshot();
     const run = await runAction('blue-green-switch', release({ to: 'blue' }));

@@ -195,7 +195,10 @@ export function releasePreparer(options: ReleaseOptions): PrepareTarget {
         const failed = report.smoke.checks.filter((c) => !c.passed);
         report.reason =
           `the smoke checks of ${colour} failed before any traffic moved: ` +
-          failed.map((c) => `${c.name}: ${c.reason ?? 'failed'}`).join('; ');
+          failed.map((c) => `${c.name}: ${c.reason ?? 'failed'}`).join('; ') +
+          (report.deploy
+            ? `. ${colour} now runs ${version ?? 'the new version'} without traffic: a rollback to ${colour} would make it live`
+            : '');
         return report;
       }
     }

@@ -211,6 +211,7 @@ describe('blue-green-switch releases', () => {
     expect(error).toContain('the smoke checks of green failed before any traffic moved');
     expect(error).toContain(`${green.server} health`);
     expect(error).toContain('$.version');
+    expect(error).toContain('green now runs 2.0.1 without traffic: a rollback to green would make it live');
     expect(error).toContain('Nothing was changed: traffic stays on blue 100%');
     expect(await lines(deployLog)).toEqual([`green|2.0.1|${green.server}|--pull`]);
     expect(run.stdout).not.toContain('health gate:');

@@ -5,9 +5,11 @@
  * bundle against the Render simulator, the maintenance jobs' run: steps with bash.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { condition } from '../scripts/runner/expressions.js';
+import { runAction } from './harness/action.js';
+import { type PgServer, startPostgres } from './harness/postgres.js';
 import { type RenderSim, startRenderSim } from './harness/render-sim.js';
 import { tempDir } from './harness/tmp.js';
 import { type ExpandedJob, expandWorkflow, findJob, runJob } from './harness/workflow.js';
@@ -136,5 +138,53 @@ describe('rollback.yml with restore-database', () => {
     expect(runs(after(findJob(expanded, 'stop-app'), { approve: 'success', app: 'skipped' }))).toBe(false);
     const start = after(findJob(expanded, 'start-app'), { 'stop-app': 'skipped', database: 'success' });
     expect(runs(start)).toBe(false);
+  });
+});
+
+describe('rollback.yml with migrate-to', () => {
+  let pg: PgServer;
+  beforeAll(async () => {
+    pg = await startPostgres();
+  }, 60_000);
+  afterAll(() => pg?.stop());
+
+  it('rolls the schema back with the repository rollback/ SQL (guide 002), from the exact with: block', async () => {
+    await pg.psql('CREATE DATABASE shop');
+    const repo = path.join(dir.path, 'repo');
+    mkdirSync(path.join(repo, 'migrations'), { recursive: true });
+    mkdirSync(path.join(repo, 'rollback'), { recursive: true });
+    writeFileSync(path.join(repo, 'migrations', '20250101_clients.sql'), 'CREATE TABLE clients (id int);\n');
+    writeFileSync(path.join(repo, 'migrations', '20250115_add_jobs_table.sql'), 'CREATE TABLE jobs (id int);\n');
+    writeFileSync(path.join(repo, 'rollback', '20250115_add_jobs_table.sql'), 'DROP TABLE IF EXISTS jobs;\n');
+    const up = await runAction('migrate-with-backup', { 'database-url': pg.url('shop') }, { cwd: repo });
+    expect(up.outputs.outcome).toBe('applied');
+
+    const expanded = await expandWorkflow('.github/workflows/rollback.yml', {
+      inputs: {
+        environment: 'production',
+        'rollback-app': false,
+        'migrate-to': '20250101',
+        'migrate-backup-destination': path.join(dir.path, 'pre-rollback'),
+      },
+      secrets: { DATABASE_URL: pg.url('shop') },
+    });
+    expect(expanded.problems).toEqual([]);
+    const [check] = await runJob(findJob(expanded, 'check'), { runShell: true });
+    expect(check!.shell!.code).toBe(0);
+    const job = after(findJob(expanded, 'migrate-down'), { approve: 'success', app: 'skipped' });
+    expect(runs(job)).toBe(true);
+    const steps = await runJob(job, { cwd: repo });
+    const migrate = steps.find((s) => s.step.id === 'migrate')!.run!;
+    if (migrate.code !== 0) throw new Error(migrate.stdout);
+    expect(migrate.outputs.outcome).toBe('rolled-back');
+    expect(await pg.psql("SELECT to_regclass('jobs') IS NULL", 'shop')).toBe('t');
+    expect(migrate.visible).not.toContain(pg.password);
+  }, 120_000);
+
+  it('refuses migrate-to together with restore-database in the check job', async () => {
+    const expanded = await expand({ service: 'srv-x1', 'migrate-to': '1' });
+    const [check] = await runJob(findJob(expanded, 'check'), { runShell: true });
+    expect(check!.shell!.code).toBe(1);
+    expect(check!.shell!.stdout).toContain('migrate-to and restore-database: choose one');
   });
 });

@@ -56,6 +56,7 @@ async function migrateStep(ctx: ActionContext): Promise<void> {
   }
   ctx.output('outcome', result.outcome);
   ctx.output('applied', JSON.stringify(result.applied));
+  ctx.output('rolled-back', result.rolledBack ? JSON.stringify(result.rolledBack) : '');
   ctx.output('pending', JSON.stringify(result.pending));
   ctx.output('backup-uri', result.backup?.uri ?? '');
   await core.summary.addRaw(renderMigrateSummary(result)).write();

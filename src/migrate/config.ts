@@ -16,6 +16,10 @@ export interface MigrateConfig {
   tool: 'sql' | ExternalTool;
   command?: string[];
   migrationsDir: string;
+  /** Down SQL in a folder of its own (guide 002: rollback/<version>_<name>.sql). */
+  rollbackDir?: string;
+  /** Roll the database back to this version (the down SQL of every newer applied migration, newest first). */
+  migrateTo?: string;
   /** undefined: the default (a file under RUNNER_TEMP); 'none': no backup. */
   backupDestination?: string;
   /** The default backup may be kept as a workflow artifact although it is not encrypted. */
@@ -61,11 +65,27 @@ export function parseMigrateConfig(inputs: Inputs, cwd: string): MigrateConfig {
     encryptionInputs: [],
   });
   const migrationsDir = path.resolve(cwd, inputs.string('migrations-dir', 'migrations'));
+  const migrateTo = inputs.raw('migrate-to') || undefined;
+  if (migrateTo !== undefined && !/^\d+$/.test(migrateTo))
+    throw new ConfigurationError(
+      `input 'migrate-to': expected the version of a migration to go back to (the number its file name starts with, e.g. 20250115 or 0 for none), got '${migrateTo}'`,
+    );
+  const rollbackDir = inputs.raw('rollback-dir') ? path.resolve(cwd, inputs.raw('rollback-dir')) : undefined;
+  for (const [name, given] of [
+    ['migrate-to', migrateTo],
+    ['rollback-dir', rollbackDir],
+  ] as const)
+    if (given !== undefined && tool !== 'sql')
+      throw new ConfigurationError(
+        `input '${name}' works with tool: sql (its down SQL files); with ${tool}, use the tool's own rollback as command`,
+      );
   return {
     conn,
     tool,
     command,
     migrationsDir,
+    rollbackDir,
+    migrateTo,
     backupDestination: none ? 'none' : rawDest || undefined,
     allowPlaintextArtifact,
     compression: resolveCompression(parseCompression('compression', inputs.raw('compression'))),

@@ -1,6 +1,7 @@
 /**
  * Migration files of the built-in sql tool: `<version>_<name>.sql`, with an optional
- * `<version>_<name>.down.sql`, ordered by version (numbers or timestamps, compared as integers).
+ * `<version>_<name>.down.sql`, ordered by version (numbers or timestamps, compared as integers). The down SQL may
+ * also live in a folder of its own, as guide 002 lays it out: `rollback/<version>_<name>.sql` (rollback-dir).
  */
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -23,7 +24,32 @@ const UP = /^(\d+)_([A-Za-z0-9][A-Za-z0-9_.-]*?)\.sql$/;
 const DOWN = /^(\d+)_([A-Za-z0-9][A-Za-z0-9_.-]*?)\.down\.sql$/;
 export const NO_TRANSACTION = /^--\s*opskit:no-transaction\s*$/;
 
-export async function readMigrations(dir: string): Promise<MigrationFile[]> {
+export async function readMigrations(dir: string, rollbackDir?: string): Promise<MigrationFile[]> {
+  const out = await readUpsAndDowns(dir);
+  if (!rollbackDir) return out;
+  let entries: string[];
+  try {
+    if (!(await stat(rollbackDir)).isDirectory()) throw new Error('not a directory');
+    entries = (await readdir(rollbackDir)).filter((e) => e.endsWith('.sql')).sort();
+  } catch {
+    throw new ConfigurationError(
+      `input 'rollback-dir': ${rollbackDir} is not a directory of rollback SQL (<version>_<name>.sql files)`,
+    );
+  }
+  for (const e of entries) {
+    const m = /^(\d+)_/.exec(e);
+    const up = m ? out.find((u) => compareVersions(u.version, m[1]!) === 0) : undefined;
+    if (!up) throw new ConfigurationError(`input 'rollback-dir': ${e} has no matching migration in ${dir}`);
+    if (up.down)
+      throw new ConfigurationError(
+        `input 'rollback-dir': ${e} and ${path.basename(up.down.file)} are both the rollback of ${path.basename(up.file)}; keep one`,
+      );
+    up.down = { file: path.join(rollbackDir, e), sql: await readFile(path.join(rollbackDir, e), 'utf8') };
+  }
+  return out;
+}
+
+async function readUpsAndDowns(dir: string): Promise<MigrationFile[]> {
   let entries: string[];
   try {
     if (!(await stat(dir)).isDirectory()) throw new Error('not a directory');

@@ -21,7 +21,8 @@ import { type LintFinding, lintSql } from './lint.js';
 import { MigrationFailure, applyMigration, revertMigration } from './sql-runner.js';
 import { type ExternalTool, toolPlan } from './tools.js';
 
-export type Outcome = 'applied' | 'nothing-to-do' | 'dry-run' | 'failed-restored' | 'failed-rolled-back' | 'failed';
+export type Outcome =
+  'applied' | 'rolled-back' | 'nothing-to-do' | 'dry-run' | 'failed-restored' | 'failed-rolled-back' | 'failed';
 export type OnFailure = 'restore' | 'down' | 'keep';
 
 export interface MigrateOptions {
@@ -29,6 +30,10 @@ export interface MigrateOptions {
   tool: 'sql' | ExternalTool;
   command?: string[];
   migrationsDir: string;
+  /** Down SQL in a folder of its own (`rollback/<version>_<name>.sql`), instead of `.down.sql` files. */
+  rollbackDir?: string;
+  /** Roll back (newest first, with their down SQL) every applied migration newer than this version. */
+  migrateTo?: string;
   cwd: string;
   /** undefined: no backup (only with on-failure keep). */
   backupTo?: { store: Store; prefix: string };
@@ -59,6 +64,8 @@ export interface MigrateOptions {
 export interface MigrateResult {
   outcome: Outcome;
   applied: string[];
+  /** migrate-to: the migrations whose down SQL ran, newest first. */
+  rolledBack?: string[];
   pending: string[];
   backup?: BackupResult;
   lint: LintFinding[];
@@ -83,19 +90,27 @@ export async function migrate(o: MigrateOptions): Promise<MigrateResult> {
 
 async function migrateSql(o: MigrateOptions): Promise<MigrateResult> {
   const t0 = performance.now();
-  const files = await readMigrations(o.migrationsDir);
+  const files = await readMigrations(o.migrationsDir, o.rollbackDir);
   const client = await connect(o.conn);
   let locked = false;
   try {
     if (!o.dryRun) {
-      locked = await acquireLock(client, o.waitForLockMs, () =>
-        o.logger.info('another run holds the migration lock; waiting for it'),
-      );
+      locked = await acquireLock(
+        client,
+        o.waitForLockMs,
+        () => o.logger.info('another run holds the migration lock; waiting for it'),
+        o.signal,
+      ).catch((err: unknown) => {
+        throw err instanceof Interrupted
+          ? err.withState('nothing was applied (the run was waiting for the migration lock)')
+          : err;
+      });
       if (!locked)
         throw new ExternalError(
           `another migration run held the lock for longer than wait-for-lock; nothing was applied`,
         );
     }
+    if (o.migrateTo !== undefined) return await rollBackTo(o, client, files, t0);
     const pending = pendingMigrations(files, await readHistory(client), o.allowOutOfOrder);
     const lint = lintAll(pending, o);
     const base = { pending: pending.map(label), lint };
@@ -153,6 +168,84 @@ async function migrateSql(o: MigrateOptions): Promise<MigrateResult> {
     if (locked) await releaseLock(client);
     await client.end().catch(() => undefined);
   }
+}
+
+/**
+ * migrate-to: every applied migration newer than the target, newest first, through its down SQL, behind a verified
+ * backup. Each must have its down SQL, or nothing runs. A failing down puts the database back from the backup.
+ */
+async function rollBackTo(
+  o: MigrateOptions,
+  client: pg.Client,
+  files: MigrationFile[],
+  t0: number,
+): Promise<MigrateResult> {
+  const target = o.migrateTo!;
+  const history = await readHistory(client);
+  const newer = history
+    .filter((h) => compareVersions(h.version, target) > 0)
+    .sort((a, b) => compareVersions(b.version, a.version));
+  const undo = newer.map((h) => {
+    const file = files.find((f) => compareVersions(f.version, h.version) === 0);
+    if (!file)
+      throw new ConfigurationError(
+        `input 'migrate-to': ${h.version}_${h.name} is applied but has no file in migrations-dir, so it cannot be rolled back`,
+      );
+    if (!file.down)
+      throw new ConfigurationError(
+        `input 'migrate-to': ${file.display} has no rollback SQL (${file.version}_${file.name}.down.sql beside it, or ${file.version}_${file.name}.sql in rollback-dir); nothing was rolled back`,
+      );
+    return file;
+  });
+  const base = { pending: undo.map(label), lint: [] as LintFinding[], applied: [] as string[] };
+  if (undo.length === 0) return { ...base, outcome: 'nothing-to-do', rolledBack: [], durationSeconds: since(t0) };
+  if (o.dryRun) return { ...base, outcome: 'dry-run', rolledBack: [], durationSeconds: since(t0) };
+  const tb = performance.now();
+  const taken = o.existingBackup ?? (o.backupTo ? await takeBackup(o) : undefined);
+  const backupSeconds = o.backupTo ? since(tb) : undefined;
+  const settings = {
+    client,
+    lockTimeoutMs: o.lockTimeoutMs,
+    statementTimeoutMs: o.statementTimeoutMs,
+    appliedBy: o.appliedBy,
+    logger: o.logger,
+  };
+  const done: MigrationFile[] = [];
+  for (const m of undo) {
+    try {
+      await revertMigration(m, settings);
+      done.push(m);
+    } catch (err) {
+      const message = `rolling back ${m.display} failed: ${errorMessage(err)}`;
+      o.logger.error(message);
+      const recovery =
+        o.onFailure === 'restore' && taken
+          ? await restoreFromBackup(o, taken, client)
+          : {
+              outcome: 'failed' as const,
+              text: `the database was left after ${done.map(label).join(', ') || 'no'} rollback; ${restoreHint(taken)}`,
+            };
+      return {
+        ...base,
+        outcome: recovery.outcome,
+        rolledBack: done.map(label),
+        backup: taken,
+        backupSeconds,
+        error: message,
+        recovery: recovery.text,
+        durationSeconds: since(t0),
+      };
+    }
+  }
+  o.logger.info(`rolled back to ${target}: ${done.map(label).join(', ')}`);
+  return {
+    ...base,
+    outcome: 'rolled-back',
+    rolledBack: done.map(label),
+    backup: taken,
+    backupSeconds,
+    durationSeconds: since(t0),
+  };
 }
 
 /** Cancels the statement a session is running (pg_cancel_backend from a session of its own). */

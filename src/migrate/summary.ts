@@ -4,6 +4,7 @@ import type { MigrateResult } from './migrate.js';
 
 const SENTENCE: Record<MigrateResult['outcome'], string> = {
   applied: 'Migrations applied',
+  'rolled-back': 'Migrations rolled back with their rollback SQL',
   'nothing-to-do': 'No pending migrations',
   'dry-run': 'Dry run: nothing was changed',
   'failed-restored': 'Migration failed; the database was restored from the backup',
@@ -19,6 +20,7 @@ export function renderMigrateSummary(r: MigrateResult): string {
     ['Applied', r.applied.join(', ') || 'none'],
     ['Pending', r.pending.join(', ') || 'none'],
   ];
+  if (r.rolledBack) rows.splice(2, 0, ['Rolled back', r.rolledBack.join(', ') || 'none']);
   if (r.backup)
     rows.push([
       'Backup',

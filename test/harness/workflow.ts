@@ -7,6 +7,8 @@
  * filled), with each step's outputs feeding the expressions of the steps after it.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { loadActionMetadata, ROOT } from '../../scripts/runner/action.js';
@@ -394,9 +396,15 @@ export async function runJobWithOutputs(
     );
     if (!forced && step.run !== undefined && options.runShell) {
       const env = Object.fromEntries(Object.entries(step.env).map(([k, v]) => [k, toText(interpolate(v, context))]));
+      const files = await mkdtemp(path.join(os.tmpdir(), 'opskit-run-step-'));
+      const commandFiles = {
+        GITHUB_STEP_SUMMARY: path.join(files, 'summary.md'),
+        GITHUB_OUTPUT: path.join(files, 'output'),
+        GITHUB_ENV: path.join(files, 'env'),
+      };
       const shell = await runProcess('bash', ['-e', '-c', step.run], {
-        env: { PATH: process.env.PATH ?? '', ...options.env, ...env },
-      });
+        env: { PATH: process.env.PATH ?? '', ...commandFiles, ...options.env, ...env },
+      }).finally(() => rm(files, { recursive: true, force: true }));
       const outcome = shell.code === 0 ? 'success' : 'failure';
       if (outcome === 'failure') status = 'failure';
       if (step.id) steps[step.id] = { outputs: {}, outcome, conclusion: outcome };

@@ -1,5 +1,6 @@
 /** The history table of the built-in sql tool and the advisory lock that serialises runs. */
 import type pg from 'pg';
+import { throwIfInterrupted } from '../util/signals.js';
 import { sleep } from '../util/time.js';
 
 export const HISTORY_TABLE = 'opskit_schema_migrations';
@@ -57,10 +58,17 @@ export async function forgetApplied(client: pg.Client, version: string): Promise
  * Takes the migration lock, waiting up to `waitMs` while another run holds it. Returns false when
  * the wait ran out. `onWait` is told once when we start waiting.
  */
-export async function acquireLock(client: pg.Client, waitMs: number, onWait: () => void): Promise<boolean> {
+export async function acquireLock(
+  client: pg.Client,
+  waitMs: number,
+  onWait: () => void,
+  /** A cancelled run stops waiting (throws the signal's Interrupted reason). */
+  signal?: AbortSignal,
+): Promise<boolean> {
   const until = Date.now() + waitMs;
   let told = false;
   for (;;) {
+    throwIfInterrupted(signal);
     const r = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [LOCK_KEY]);
     if (r.rows[0]?.ok) return true;
     if (!told) {

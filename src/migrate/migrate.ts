@@ -117,17 +117,9 @@ async function migrateSql(o: MigrateOptions): Promise<MigrateResult> {
     if (pending.length === 0) return { ...base, outcome: 'nothing-to-do', applied: [], durationSeconds: since(t0) };
     if (o.dryRun) return { ...base, outcome: 'dry-run', applied: [], durationSeconds: since(t0) };
 
-    const tb = performance.now();
-    const taken = o.existingBackup ?? (o.backupTo ? await takeBackup(o) : undefined);
-    const backupSeconds = o.backupTo ? since(tb) : undefined;
+    const { taken, backupSeconds } = await backupFirst(o);
     const applied: MigrationFile[] = [];
-    const settings = {
-      client,
-      lockTimeoutMs: o.lockTimeoutMs,
-      statementTimeoutMs: o.statementTimeoutMs,
-      appliedBy: o.appliedBy,
-      logger: o.logger,
-    };
+    const settings = applySettings(o, client);
     // A cancelled run cancels the statement running (from another session); the failure path follows.
     const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
     const stopQuery = onAbort(o.signal, () => void cancelQuery(o.conn, pid));
@@ -170,6 +162,24 @@ async function migrateSql(o: MigrateOptions): Promise<MigrateResult> {
   }
 }
 
+/** The verified backup a run takes before it changes anything (or the one the checklist took just before). */
+async function backupFirst(o: MigrateOptions): Promise<{ taken?: BackupResult; backupSeconds?: number }> {
+  const tb = performance.now();
+  const taken = o.existingBackup ?? (o.backupTo ? await takeBackup(o) : undefined);
+  return { taken, backupSeconds: o.backupTo ? since(tb) : undefined };
+}
+
+/** How the sql tool runs each file (up or down) on the run's session. */
+function applySettings(o: MigrateOptions, client: pg.Client) {
+  return {
+    client,
+    lockTimeoutMs: o.lockTimeoutMs,
+    statementTimeoutMs: o.statementTimeoutMs,
+    appliedBy: o.appliedBy,
+    logger: o.logger,
+  };
+}
+
 /**
  * migrate-to: every applied migration newer than the target, newest first, through its down SQL, behind a verified
  * backup. Each must have its down SQL, or nothing runs. A failing down puts the database back from the backup.
@@ -200,16 +210,8 @@ async function rollBackTo(
   const base = { pending: undo.map(label), lint: [] as LintFinding[], applied: [] as string[] };
   if (undo.length === 0) return { ...base, outcome: 'nothing-to-do', rolledBack: [], durationSeconds: since(t0) };
   if (o.dryRun) return { ...base, outcome: 'dry-run', rolledBack: [], durationSeconds: since(t0) };
-  const tb = performance.now();
-  const taken = o.existingBackup ?? (o.backupTo ? await takeBackup(o) : undefined);
-  const backupSeconds = o.backupTo ? since(tb) : undefined;
-  const settings = {
-    client,
-    lockTimeoutMs: o.lockTimeoutMs,
-    statementTimeoutMs: o.statementTimeoutMs,
-    appliedBy: o.appliedBy,
-    logger: o.logger,
-  };
+  const { taken, backupSeconds } = await backupFirst(o);
+  const settings = applySettings(o, client);
   const done: MigrationFile[] = [];
   for (const m of undo) {
     try {
@@ -346,13 +348,7 @@ async function recover(o: MigrateOptions, r: RecoveryInput): Promise<{ outcome: 
     return { outcome: 'failed', text: 'on-failure is keep: the database was left as the failure left it' };
   if (o.onFailure === 'down' && r.client) {
     try {
-      const settings = {
-        client: r.client,
-        lockTimeoutMs: o.lockTimeoutMs,
-        statementTimeoutMs: o.statementTimeoutMs,
-        appliedBy: o.appliedBy,
-        logger: o.logger,
-      };
+      const settings = applySettings(o, r.client);
       if (r.failed && !r.failed.transactional && r.failed.down) {
         await revertMigration(r.failed, settings).catch((err) =>
           o.logger.warning(`down of the failed ${r.failed!.display} did not run cleanly: ${errorMessage(err)}`),

@@ -11,6 +11,8 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import pgLib from 'pg';
+import { LOCK_KEY } from '../../src/migrate/history.js';
 import { type ActionRun, runAction } from '../harness/action.js';
 import { type Fingerprint, filesUnder, fingerprint, leftoversIn, opskitDatabases } from '../harness/fingerprint.js';
 import { type PgServer, seedSampleSchema, startPostgres } from '../harness/postgres.js';
@@ -336,6 +338,27 @@ describe('migrate-with-backup stopped by SIGTERM', () => {
     },
     180_000,
   );
+
+  it('while waiting for the migration lock: stops waiting at once, nothing applied', async () => {
+    await resetShop();
+    const holder = new pgLib.Client({ connectionString: pg.url('shop') });
+    await holder.connect();
+    try {
+      await holder.query('SELECT pg_advisory_lock($1::bigint)', [LOCK_KEY]);
+      const t0 = performance.now();
+      const run = await interrupt(
+        'migrate-with-backup',
+        { 'database-url': pg.url('shop'), 'migrations-dir': files, 'backup-destination': 'none', 'on-failure': 'keep' },
+        { after: /another run holds the migration lock/, delayMs: 200 },
+      );
+      await expectCleanExit(run, 'migrate-with-backup');
+      expect(performance.now() - t0).toBeLessThan(20_000);
+      expect(run.stateLines[0]).toMatch(/nothing was applied \(the run was waiting for the migration lock\)/);
+      expect(sameData(await fingerprint(pg, 'shop'), before)).toBe(true);
+    } finally {
+      await holder.end();
+    }
+  }, 120_000);
 
   it('after the last migration: shop is migrated', async () => {
     await resetShop();

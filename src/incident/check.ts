@@ -7,7 +7,7 @@ import type { GitHub } from '../github/client.js';
 import { listIssuesWithLabel } from '../github/issues.js';
 import type { Logger } from '../logger.js';
 import { readIssueMarker } from './marker.js';
-import type { IncidentOptions, IncidentResult } from './types.js';
+import { newResult, type IncidentOptions, type IncidentResult } from './types.js';
 
 export async function checkQuiet(
   o: IncidentOptions,
@@ -31,15 +31,5 @@ export async function checkQuiet(
   deps.logger.info(
     `incident '${o.key}' since ${since.toISOString()}: ${findings.length ? findings.join('; ') : 'nothing went wrong'}`,
   );
-  return {
-    action: 'none',
-    key: o.key,
-    severity: o.severity,
-    issue: first,
-    labelsCreated: [],
-    failedJobs: [],
-    notifications: [],
-    duplicatesClosed: [],
-    findings,
-  };
+  return { ...newResult(o), issue: first, findings };
 }

@@ -37,6 +37,7 @@ import {
   SEVERITIES,
   SEVERITY_COLORS,
   moreSevere,
+  newResult,
   severityLabel,
   type IncidentOptions,
   type IncidentResult,
@@ -57,15 +58,7 @@ export async function recordIncident(o: IncidentOptions, deps: IncidentDeps): Pr
   const now = deps.now?.() ?? new Date();
   const newId = deps.newId ?? randomUUID;
   const repo = o.repository;
-  const result: IncidentResult = {
-    action: 'none',
-    key: o.key,
-    severity: o.severity,
-    labelsCreated: [],
-    failedJobs: [],
-    notifications: [],
-    duplicatesClosed: [],
-  };
+  const result = newResult(o);
 
   if (o.status === 'open' && o.includeRunContext && o.run.runId && o.run.repository) {
     try {

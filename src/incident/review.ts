@@ -14,7 +14,14 @@ import { scrub } from '../redact.js';
 import { formatDuration } from '../util/time.js';
 import { eventMarker, readEventMarker, readIssueMarker } from './marker.js';
 import { capLine, formatUtc, neutraliseLine } from './text.js';
-import { SEVERITIES, severityLabel, type IncidentOptions, type IncidentResult, type OverdueIncident } from './types.js';
+import {
+  SEVERITIES,
+  newResult,
+  severityLabel,
+  type IncidentOptions,
+  type IncidentResult,
+  type OverdueIncident,
+} from './types.js';
 
 export interface ReviewDeps {
   github: GitHub;
@@ -27,16 +34,7 @@ export async function reviewIncidents(o: IncidentOptions, deps: ReviewDeps): Pro
   const { github: gh, logger } = deps;
   const now = deps.now?.() ?? new Date();
   const newId = deps.newId ?? randomUUID;
-  const result: IncidentResult = {
-    action: 'none',
-    key: o.key,
-    severity: o.severity,
-    labelsCreated: [],
-    failedJobs: [],
-    notifications: [],
-    duplicatesClosed: [],
-    overdue: [],
-  };
+  const result: IncidentResult = { ...newResult(o), overdue: [] };
   const open = await listIssuesWithLabel(gh, o.repository, o.labels[0]!, 'open');
   for (const issue of open) {
     const marker = readIssueMarker(issue.body);

@@ -126,3 +126,16 @@ export interface OverdueIncident {
   /** False when a reminder for this stretch of silence was already posted. */
   commented: boolean;
 }
+
+/** A result before anything was done. */
+export function newResult(o: IncidentOptions): IncidentResult {
+  return {
+    action: 'none',
+    key: o.key,
+    severity: o.severity,
+    labelsCreated: [],
+    failedJobs: [],
+    notifications: [],
+    duplicatesClosed: [],
+  };
+}

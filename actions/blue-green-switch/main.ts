@@ -5,7 +5,7 @@ import { LocalHost, type Host } from '../../src/ssh/host.js';
 import { openSsh } from '../../src/ssh/ssh.js';
 import { parseBlueGreenConfig, sshKeySecrets, switchOptions } from '../../src/switch/config.js';
 import { HostProbe, HttpProbe } from '../../src/switch/health.js';
-import { releasePreparer, runRetire } from '../../src/switch/release.js';
+import { readDeployRecord, redeployedRefusal, releasePreparer, runRetire } from '../../src/switch/release.js';
 import { runSwitch } from '../../src/switch/run.js';
 import { formatShares } from '../../src/switch/shares.js';
 import { renderRetireSummary, renderStatusSummary, renderSwitchSummary } from '../../src/switch/summary.js';
@@ -65,7 +65,17 @@ await runAction('blue-green-switch', async (ctx) => {
         logger: ctx.logger,
         signal: cancel.signal,
         runUrl,
-        prepare: config.release ? releasePreparer({ host, ...config.release, logger: ctx.logger }) : undefined,
+        prepare: config.release
+          ? releasePreparer({
+              host,
+              ...config.release,
+              logger: ctx.logger,
+              deployRecordFile: `${config.nginx.file}.deployed`,
+              runUrl,
+            })
+          : undefined,
+        rollbackRefusal: async (to, before) =>
+          redeployedRefusal(await readDeployRecord(host, `${config.nginx.file}.deployed`), to, before),
       },
     );
     setOutputs(ctx, result.now);

@@ -173,14 +173,67 @@ export interface ReleaseOptions {
   deploy?: CommandSpec;
   smoke?: SmokeOptions;
   logger: Logger;
+  /** Where each deploy is recorded (beside the upstream file), for rollback to refuse a redeployed colour. */
+  deployRecordFile?: string;
+  runUrl?: string;
+  now?: () => Date;
+}
+
+/** The last deploy-command started, on which colour, with which version (`<upstream-file>.deployed`). */
+export interface DeployRecord {
+  colour: Colour;
+  version?: string;
+  time: string;
+  ok: boolean;
+  run?: string;
+}
+
+export async function readDeployRecord(host: Host, file: string): Promise<DeployRecord | undefined> {
+  const bytes = await host.readFile(file);
+  if (!bytes) return undefined;
+  try {
+    const parsed = JSON.parse(bytes.toString('utf8')) as Partial<DeployRecord>;
+    if ((parsed.colour === 'blue' || parsed.colour === 'green') && typeof parsed.time === 'string')
+      return parsed as DeployRecord;
+  } catch {
+    // unreadable: treated as no record
+  }
+  return undefined;
+}
+
+/**
+ * Why a rollback to `to` would not be a rollback: a deploy-command ran on it after the switch that left it (a
+ * release whose checks or switch failed), so it no longer runs the version that was live there.
+ */
+export function redeployedRefusal(
+  record: DeployRecord | undefined,
+  to: Colour,
+  state: TrafficState | undefined,
+): string | undefined {
+  if (!record || record.colour !== to || !state?.time) return undefined;
+  const deployed = Date.parse(record.time);
+  if (!Number.isFinite(deployed) || deployed <= Date.parse(state.time)) return undefined;
+  return (
+    `${to} was deployed again at ${record.time}${record.version ? ` (version ${record.version})` : ''}, after it was ` +
+    `last live${record.ok ? '' : ', and that release failed before its switch'}: it no longer runs what was live there, ` +
+    `so a rollback to it would make that version live. Deploy the version you want on ${to} and switch to it`
+  );
 }
 
 /** deploy-command, then the smoke checks, for the colour the switch is about to move traffic to. */
 export function releasePreparer(options: ReleaseOptions): PrepareTarget {
   const { host, version, deploy, smoke, logger } = options;
+  const now = options.now ?? (() => new Date());
+  const record = async (colour: Colour, ok: boolean) => {
+    if (!deploy || !options.deployRecordFile) return;
+    const entry: DeployRecord = { colour, version, time: now().toISOString(), ok, run: options.runUrl };
+    await host.writeFileAtomic(options.deployRecordFile, `${JSON.stringify(entry)}\n`);
+  };
   return async (colour, servers) => {
     const report: ReleaseReport = { ok: false, colour, version };
     if (deploy) {
+      // Recorded before it runs: a deploy that fails half-way has changed the colour too.
+      await record(colour, false);
       report.deploy = await runColourCommand(host, deploy, colour, commandEnv(colour, servers, version), logger);
       if (!report.deploy.ok) {
         report.reason =
@@ -203,6 +256,7 @@ export function releasePreparer(options: ReleaseOptions): PrepareTarget {
       }
     }
     report.ok = true;
+    await record(colour, true);
     return report;
   };
 }

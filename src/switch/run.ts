@@ -11,6 +11,7 @@ import { formatDuration } from '../util/time.js';
 import { describeGateFailure, healthGate } from './health.js';
 import { describeState, planMove, stateAt, type MovePlan } from './plan.js';
 import type {
+  Colour,
   HealthProbe,
   PrepareTarget,
   ProviderLock,
@@ -35,6 +36,8 @@ export interface SwitchDeps {
    * health gate; when it fails, no traffic moves. Only a colour without traffic is readied.
    */
   prepare?: PrepareTarget;
+  /** A rollback: why going back to `to` would not be a rollback (it was deployed again since), or undefined. */
+  rollbackRefusal?: (to: Colour, before: TrafficState | undefined) => Promise<string | undefined>;
 }
 
 export async function runSwitch(options: SwitchOptions, deps: SwitchDeps): Promise<SwitchResult> {
@@ -89,6 +92,13 @@ export async function runSwitch(options: SwitchOptions, deps: SwitchDeps): Promi
           (before?.target ? '; finish the switch under way or roll it back first' : ''),
       );
       return result;
+    }
+    if (options.action === 'rollback' && deps.rollbackRefusal && !plan.unchanged) {
+      const refusal = await deps.rollbackRefusal(plan.to, before);
+      if (refusal) {
+        result.error = new ExternalError(`${refusal}. Nothing was changed: traffic stays on ${describeBefore(before)}`);
+        return result;
+      }
     }
     if (plan.unchanged) {
       logger.info(`${plan.to} already has all traffic: nothing to do`);

@@ -151,7 +151,8 @@ const lines = async (file: string) =>
 /** Everything around the upstream file, byte for byte, and where nginx sends traffic. */
 async function snapshot() {
   const files = readdirSync(path.dirname(nginx.upstreamFile))
-    .filter((f) => !f.endsWith('.lock')) // the run lock's file stays, empty of any holder
+    // The run lock's file stays; the deploy record is checked on its own.
+    .filter((f) => !f.endsWith('.lock') && !f.endsWith('.deployed'))
     .sort();
   return { files, upstream: await nginx.readUpstream(), traffic: await sampleColours(`${nginx.url}/`, 40) };
 }
@@ -284,6 +285,36 @@ describe('switching back after a release', () => {
     }
     expect(traffic).toEqual({ green: 20 });
   }, 60_000);
+});
+
+describe('rollback after a failed release', () => {
+  it('refuses to roll back to a colour a failed release deployed to, since it no longer runs the old version', async () => {
+    expect((await runAction('blue-green-switch', release())).code).toBe(0); // green 2.0.0 live, blue previous
+    // The next release deploys 3.0.0 to blue, which fails its checks (they expect 2.0.0): no traffic moves.
+    const failed = await runAction('blue-green-switch', release({ version: '3.0.0', 'verify-expect': 'blue 3.0.0' }));
+    expect(failed.code).toBe(1);
+    const record = JSON.parse(await readFile(`${nginx.upstreamFile}.deployed`, 'utf8')) as Record<string, unknown>;
+    expect(record).toMatchObject({ colour: 'blue', version: '3.0.0', ok: false });
+    const upstream = await nginx.readUpstream();
+
+    const rollback = await runAction('blue-green-switch', inputs({ action: 'rollback' }));
+    expect(rollback.code).toBe(1);
+    expect(failure(rollback)).toMatch(
+      /blue was deployed again at \S+ \(version 3\.0\.0\), after it was last live, and that release failed before its switch: .*Nothing was changed: traffic stays on green 100%/,
+    );
+    expect(await nginx.readUpstream()).toBe(upstream);
+    expect(await sampleColours(`${nginx.url}/`, 20)).toEqual({ green: 20 });
+
+    // A release that succeeds makes blue live again; green, left with 2.0.0, is a rollback target again.
+    const good = await runAction(
+      'blue-green-switch',
+      release({ 'smoke-checks': '', 'smoke-timeout': '', 'verify-expect': 'blue 3.0.0', version: '3.0.0' }),
+    );
+    expect(failure(good)).toBe('');
+    const back = await runAction('blue-green-switch', inputs({ action: 'rollback' }));
+    expect(failure(back)).toBe('');
+    expect(back.outputs).toMatchObject({ live: 'green' });
+  });
 });
 
 describe('blue-green-switch action retire', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Inputs } from '../../src/inputs.js';
 import { parseBlueGreenConfig } from '../../src/switch/config.js';
-import { commandEnv, retireRefusal } from '../../src/switch/release.js';
+import { commandEnv, redeployedRefusal, retireRefusal } from '../../src/switch/release.js';
 import type { TrafficState } from '../../src/switch/types.js';
 
 const servers = { blue: ['10.0.1.10:80'], green: ['10.0.2.10:80', '10.0.2.11:80'] };
@@ -103,5 +103,21 @@ describe('release inputs', () => {
     expect(() => parse({ action: 'retire', 'retire-command': 'stop.sh', version: '1' })).toThrow(
       "input 'version' goes with action 'switch'",
     );
+  });
+});
+
+describe('when a rollback is not a rollback', () => {
+  const record = (colour: 'blue' | 'green', time: string, ok = false) => ({ colour, time, version: '3.0.0', ok });
+
+  it('refuses the colour deployed to after the switch that left it', () => {
+    expect(redeployedRefusal(record('blue', '2026-12-03T10:30:00.000Z'), 'blue', greenLive())).toContain(
+      'blue was deployed again at 2026-12-03T10:30:00.000Z (version 3.0.0)',
+    );
+  });
+
+  it('allows it when the deploy was before that switch, was to the other colour, or there is none', () => {
+    expect(redeployedRefusal(record('blue', '2026-12-03T09:59:00.000Z', true), 'blue', greenLive())).toBeUndefined();
+    expect(redeployedRefusal(record('green', '2026-12-03T10:30:00.000Z'), 'blue', greenLive())).toBeUndefined();
+    expect(redeployedRefusal(undefined, 'blue', greenLive())).toBeUndefined();
   });
 });

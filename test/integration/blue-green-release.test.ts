@@ -206,7 +206,13 @@ describe('blue-green-switch releases', () => {
   it('moves no traffic when the idle colour fails its smoke checks after the deploy', async () => {
     const before = await snapshot();
     // The deploy "succeeds" but the app answers with another version than the checks expect.
-    const run = await runAction('blue-green-switch', release({ version: '2.0.1' }));
+    const token = 'Bearer smoke-s3cret-4f9a1c';
+    const run = await runAction(
+      'blue-green-switch',
+      release({ version: '2.0.1', 'smoke-headers': `authorization: ${token}` }),
+    );
+    expect(run.masked).toContain(token);
+    expect(run.visible).not.toContain('smoke-s3cret-4f9a1c');
     expect(run.code).toBe(1);
     const error = failure(run);
     expect(error).toContain('the smoke checks of green failed before any traffic moved');

@@ -9,23 +9,23 @@ import { checklistIncident } from './src/checklist/incident.js';
 import { runChecklist } from './src/checklist/run.js';
 import { renderChecklistSummary } from './src/checklist/summary.js';
 import { ExternalError } from './src/errors.js';
-import { runContextFromEnv } from './src/github/context.js';
 import { RenderClient } from './src/render/client.js';
 import { createFileStore, parseDestination } from './src/storage/index.js';
+import { cancelOnSignals } from './src/util/signals.js';
 
 await runAction('checklist', async (ctx) => {
-  for (const name of ['database-url', 'render-api-key', 'github-token', 'slack-webhook-url', 'smoke-headers']) {
-    ctx.secret(ctx.inputs.raw(name));
-  }
-  const cwd = process.env.GITHUB_WORKSPACE || process.cwd();
+  const cwd = ctx.workspace;
   const config = parseChecklistConfig(ctx.inputs, cwd);
   for (const s of config.smoke?.secrets ?? []) ctx.secret(s);
-  const tempDir = process.env.RUNNER_TEMP || os.tmpdir();
+  const { tempDir } = ctx;
   const db = config.database;
-  const run = runContextFromEnv(process.env);
+  const { run } = ctx;
 
+  // A cancelled job gets SIGINT, then SIGTERM: the backup stops cleanly, a migration is put back.
+  const cancel = cancelOnSignals(ctx.logger, 'the deploy checklist');
   const result = await runChecklist({
     logger: ctx.logger,
+    signal: cancel.signal,
     database: db && {
       conn: db.conn,
       backupTo: db.backupDestination

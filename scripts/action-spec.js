@@ -36,7 +36,12 @@ export async function generateSpecs() {
       // A default that is an expression (${{ github.token }}) has no fixed text: null, never "the default".
       inputs[input] = d === undefined || d === null ? '' : /\$\{\{/.test(String(d)) ? null : String(d);
     }
-    specs[name] = { inputs, outputs: Object.keys(meta.outputs ?? {}) };
+    // A secret input says so at the end of its description ("… Secret."): the one place it is declared. Its value
+    // is masked before the action does anything else.
+    const secrets = Object.entries(meta.inputs ?? {})
+      .filter(([, spec]) => /\bSecret\.\s*$/.test(String(spec?.description ?? '')))
+      .map(([input]) => input);
+    specs[name] = { inputs, secrets, outputs: Object.keys(meta.outputs ?? {}) };
   }
   const text = [
     '// Generated from each action.yml by scripts/action-spec.js (npm run docs, npm run build): do not edit.',

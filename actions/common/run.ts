@@ -4,7 +4,9 @@
  * `<action> failed: …` with exit code 1 (no stack for user mistakes and service refusals).
  */
 import * as core from '@actions/core';
+import os from 'node:os';
 import { isUserFacing, errorMessage } from '../../src/errors.js';
+import { type RunContext, runContextFromEnv } from '../../src/github/context.js';
 import { Inputs } from '../../src/inputs.js';
 import type { Logger } from '../../src/logger.js';
 import { scrub, secretPartsOfUrl } from '../../src/redact.js';
@@ -13,6 +15,12 @@ import { SPECS } from './specs.generated.js';
 export interface ActionContext {
   inputs: Inputs;
   logger: Logger;
+  /** RUNNER_TEMP (the OS temp folder outside a runner): scratch space removed with the job. */
+  tempDir: string;
+  /** GITHUB_WORKSPACE (the current folder outside a runner): where relative paths of inputs are resolved. */
+  workspace: string;
+  /** The workflow run (GITHUB_* variables), with its URL including the attempt. */
+  run: RunContext;
   /** Mask a value (and, for a URL, its password and a webhook's path) in every later log line; remembered for error messages. */
   secret(value: string | undefined): void;
   secrets: readonly string[];
@@ -37,6 +45,9 @@ export async function runAction(actionName: string, body: (ctx: ActionContext) =
   const ctx: ActionContext = {
     inputs: new Inputs((name) => core.getInput(name), spec.inputs),
     logger: coreLogger,
+    tempDir: process.env.RUNNER_TEMP || os.tmpdir(),
+    workspace: process.env.GITHUB_WORKSPACE || process.cwd(),
+    run: runContextFromEnv(process.env),
     secrets,
     secret(value) {
       if (!value) return;
@@ -53,6 +64,8 @@ export async function runAction(actionName: string, body: (ctx: ActionContext) =
     written: (name) => written.has(name),
   };
   try {
+    // Before anything else runs or logs: every input action.yml declares secret.
+    for (const name of spec.secrets) ctx.secret(ctx.inputs.raw(name));
     await body(ctx);
   } catch (err) {
     const message = scrub(errorMessage(err), secrets);

@@ -38,6 +38,7 @@ export const SPECS: Record<string, ActionSpec> = {
       'skip-if-held': 'false',
       'command-timeout': '10m',
     },
+    secrets: [],
     outputs: ['live', 'previous', 'weights', 'switched-at', 'deployed', 'retired'],
   },
   'db-backup': {
@@ -62,6 +63,7 @@ export const SPECS: Record<string, ActionSpec> = {
       'aws-access-key-id': '',
       'aws-secret-access-key': '',
     },
+    secrets: ['database-url', 'encryption-passphrase', 'aws-access-key-id', 'aws-secret-access-key'],
     outputs: ['uri', 'size-bytes', 'sha256', 'duration-seconds', 'manifest'],
   },
   'db-restore': {
@@ -69,10 +71,12 @@ export const SPECS: Record<string, ActionSpec> = {
       'database-url': '',
       source: '',
       mode: 'new-database',
+      'max-age': '',
       'target-database': '',
       confirm: '',
       'allow-other-database': 'false',
       'pre-restore-backup': '',
+      'keep-previous': 'false',
       jobs: '1',
       'decrypt-with': '',
       'encryption-passphrase': '',
@@ -85,7 +89,17 @@ export const SPECS: Record<string, ActionSpec> = {
       'aws-access-key-id': '',
       'aws-secret-access-key': '',
     },
-    outputs: ['restored-from', 'database', 'duration-seconds', 'tables', 'rows', 'matches-manifest'],
+    secrets: ['database-url', 'decrypt-with', 'encryption-passphrase', 'aws-access-key-id', 'aws-secret-access-key'],
+    outputs: [
+      'restored-from',
+      'backup-uri',
+      'backup-age-seconds',
+      'database',
+      'duration-seconds',
+      'tables',
+      'rows',
+      'matches-manifest',
+    ],
   },
   'deploy-render': {
     inputs: {
@@ -109,7 +123,9 @@ export const SPECS: Record<string, ActionSpec> = {
       'github-token': '',
       environment: '',
       'environment-url': '',
+      'live-for': '',
     },
+    secrets: ['api-key', 'deploy-hook-url', 'github-token'],
     outputs: [
       'deploy-id',
       'status',
@@ -118,6 +134,9 @@ export const SPECS: Record<string, ActionSpec> = {
       'rolled-back',
       'duration-seconds',
       'deployment-id',
+      'commit',
+      'image',
+      'finished-at',
     ],
   },
   'migrate-with-backup': {
@@ -144,8 +163,11 @@ export const SPECS: Record<string, ActionSpec> = {
       's3-force-path-style': '',
       'aws-access-key-id': '',
       'aws-secret-access-key': '',
+      'migrate-to': '',
+      'rollback-dir': '',
     },
-    outputs: ['outcome', 'applied', 'pending', 'backup-uri'],
+    secrets: ['database-url', 'aws-access-key-id', 'aws-secret-access-key'],
+    outputs: ['outcome', 'applied', 'rolled-back', 'pending', 'backup-uri'],
   },
   'post-incident-issue': {
     inputs: {
@@ -171,8 +193,15 @@ export const SPECS: Record<string, ActionSpec> = {
       'slack-webhook-url': '',
       'pagerduty-routing-key': '',
       'pagerduty-api-url': 'https://events.pagerduty.com/v2/enqueue',
+      'response-targets': 'P0=15m,P1=1h,P2=4h,P3=24h',
+      'review-severities': 'P0,P1',
+      'notify-on-success': 'false',
+      since: '',
+      version: '',
+      'environment-url': '',
     },
-    outputs: ['issue-number', 'issue-url', 'action'],
+    secrets: ['github-token', 'slack-webhook-url', 'pagerduty-routing-key'],
+    outputs: ['issue-number', 'issue-url', 'action', 'overdue'],
   },
   'smoke-test': {
     inputs: {
@@ -190,6 +219,7 @@ export const SPECS: Record<string, ActionSpec> = {
       'tls-min-days': '',
       'report-file': '',
     },
+    secrets: ['headers'],
     outputs: ['passed', 'failed', 'report', 'p95-ms'],
   },
   checklist: {
@@ -218,6 +248,7 @@ export const SPECS: Record<string, ActionSpec> = {
       severity: 'P2',
       'slack-webhook-url': '',
     },
+    secrets: ['database-url', 'render-api-key', 'smoke-headers', 'github-token', 'slack-webhook-url'],
     outputs: ['outcome', 'failed-step', 'backup-uri', 'deploy-id', 'incident-issue-url'],
   },
 };

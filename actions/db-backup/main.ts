@@ -1,5 +1,4 @@
 import * as core from '@actions/core';
-import os from 'node:os';
 import { backup } from '../../src/backup/backup.js';
 import { parseBackupConfig } from '../../src/backup/config.js';
 import { renderBackupSummary } from '../../src/backup/summary.js';
@@ -9,11 +8,8 @@ import { runAction } from '../common/run.js';
 import { pgClientResolver } from '../common/pg-client.js';
 
 await runAction('db-backup', async (ctx) => {
-  for (const name of ['database-url', 'encryption-passphrase', 'aws-secret-access-key', 'aws-access-key-id']) {
-    ctx.secret(ctx.inputs.raw(name));
-  }
   const config = parseBackupConfig(ctx.inputs);
-  const tempDir = process.env.RUNNER_TEMP || os.tmpdir();
+  const { tempDir } = ctx;
   const destination = parseDestination('destination', config.destination, config.s3, { tempDir });
 
   const cancel = cancelOnSignals(ctx.logger, 'the backup');

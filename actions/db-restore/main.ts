@@ -1,5 +1,4 @@
 import * as core from '@actions/core';
-import os from 'node:os';
 import { parseRestoreConfig } from '../../src/backup/config.js';
 import { assertFresh, backupStatus } from '../../src/backup/freshness.js';
 import { locateBackup } from '../../src/backup/locate.js';
@@ -12,12 +11,9 @@ import { runAction } from '../common/run.js';
 import { pgClientResolver } from '../common/pg-client.js';
 
 await runAction('db-restore', async (ctx) => {
-  for (const name of ['database-url', 'encryption-passphrase', 'aws-secret-access-key', 'aws-access-key-id']) {
-    ctx.secret(ctx.inputs.raw(name));
-  }
   for (const id of ctx.inputs.list('decrypt-with', { commas: false })) ctx.secret(id);
   const config = parseRestoreConfig(ctx.inputs);
-  const tempDir = process.env.RUNNER_TEMP || os.tmpdir();
+  const { tempDir } = ctx;
   // Mode clean replaces database-url's database: the backup must be of it (or allow-other-database); mode status
   // with a database-url checks the backups of that database.
   const located = await locateBackup(

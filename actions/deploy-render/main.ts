@@ -8,11 +8,8 @@ import { renderDeploySummary } from '../../src/render/summary.js';
 import { runAction } from '../common/run.js';
 
 await runAction('deploy-render', async (ctx) => {
-  for (const name of ['api-key', 'deploy-hook-url', 'github-token']) ctx.secret(ctx.inputs.raw(name));
   const config = parseRenderConfig(ctx.inputs);
-  const runUrl = process.env.GITHUB_RUN_ID
-    ? `${process.env.GITHUB_SERVER_URL ?? 'https://github.com'}/${process.env.GITHUB_REPOSITORY}/actions/runs/${process.env.GITHUB_RUN_ID}`
-    : undefined;
+  const { runUrl } = ctx.run;
 
   if (!config.apiKey) {
     // Hook only: trigger, report what Render answered; nothing to follow without a key.

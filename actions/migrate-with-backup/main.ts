@@ -12,7 +12,6 @@ import { pgClientResolver } from '../common/pg-client.js';
 import { uploadBackupArtifact } from '../common/artifact.js';
 
 await runAction('migrate-with-backup', async (ctx) => {
-  for (const name of ['database-url', 'aws-secret-access-key', 'aws-access-key-id']) ctx.secret(ctx.inputs.raw(name));
   try {
     await migrateStep(ctx);
   } catch (err) {
@@ -24,9 +23,9 @@ await runAction('migrate-with-backup', async (ctx) => {
 });
 
 async function migrateStep(ctx: ActionContext): Promise<void> {
-  const cwd = process.env.GITHUB_WORKSPACE || process.cwd();
+  const cwd = ctx.workspace;
   const config = parseMigrateConfig(ctx.inputs, cwd);
-  const tempDir = process.env.RUNNER_TEMP || os.tmpdir();
+  const { tempDir } = ctx;
   const defaultDir = path.join(tempDir, 'opskit-migration-backups');
   const backupTo =
     config.backupDestination === 'none'

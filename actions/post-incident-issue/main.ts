@@ -7,12 +7,7 @@ import { renderIncidentSummary } from '../../src/incident/summary.js';
 import { runAction } from '../common/run.js';
 
 await runAction('post-incident-issue', async (ctx) => {
-  for (const name of ['github-token', 'slack-webhook-url', 'pagerduty-routing-key']) ctx.secret(ctx.inputs.raw(name));
-  const { token, options } = await parseIncidentOptions(
-    ctx.inputs,
-    process.env,
-    process.env.GITHUB_WORKSPACE || process.cwd(),
-  );
+  const { token, options } = await parseIncidentOptions(ctx.inputs, process.env, ctx.workspace);
   for (const r of options.reports.filter((r) => r.problem)) ctx.logger.warning(`report ${r.path}: ${r.problem}`);
 
   const github = createGitHubClient({

@@ -9,7 +9,7 @@ import { runAction } from '../common/run.js';
 await runAction('smoke-test', async (ctx) => {
   const options = parseSmokeOptions(ctx.inputs);
   for (const s of options.secrets) ctx.secret(s);
-  const reportPath = ctx.inputs.string('report-file') || defaultReportPath();
+  const reportPath = ctx.inputs.string('report-file') || defaultReportPath(ctx.tempDir);
 
   const report = await runSmokeTests(options, ctx.logger);
 
@@ -29,7 +29,6 @@ await runAction('smoke-test', async (ctx) => {
   }
 });
 
-function defaultReportPath(): string {
-  const dir = process.env.RUNNER_TEMP || process.cwd();
-  return path.join(dir, 'opskit', `smoke-test-report-${Date.now()}.json`);
+function defaultReportPath(tempDir: string): string {
+  return path.join(tempDir, 'opskit', `smoke-test-report-${Date.now()}.json`);
 }

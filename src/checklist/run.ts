@@ -46,6 +46,11 @@ export interface ChecklistOptions {
   incident?(failure: { step: ItemId; message: string; items: ChecklistItem[] }): Promise<{ url: string } | undefined>;
   /** Told when each item starts and ends (the demo's progress). */
   onItem?(item: ChecklistItem, phase: 'start' | 'end'): void;
+  /**
+   * A cancelled run (SIGINT/SIGTERM): the backup stops and leaves nothing; a migration running is cancelled and the
+   * database put back from the backup, as for a failed migration.
+   */
+  signal?: AbortSignal;
 }
 
 export interface ChecklistResult {
@@ -119,6 +124,7 @@ export async function runChecklist(o: ChecklistOptions): Promise<ChecklistResult
         tempDir: db!.tempDir,
         logger: o.logger,
         onProgress: db!.onProgress,
+        signal: o.signal,
       });
       it.detail = `${result.backup.uri} (${result.backup.manifest.sizeBytes} bytes, verified)`;
       return true;
@@ -133,6 +139,7 @@ export async function runChecklist(o: ChecklistOptions): Promise<ChecklistResult
         resolveClient: db!.resolveClient,
         tempDir: db!.tempDir,
         logger: o.logger,
+        signal: o.signal,
       });
       const m = result.migrate;
       it.detail = m.outcome.startsWith('failed')

@@ -551,7 +551,12 @@ describe('post-incident-issue masks the path of a webhook URL', () => {
 // [what is wrong, inputs, env overrides, the message (after "post-incident-issue failed: ")]
 const badInputs: [string, Record<string, string>, Record<string, string>, string][] = [
   ['an unknown severity', { severity: 'P5' }, {}, "input 'severity': expected one of P0, P1, P2, P3, got 'P5'"],
-  ['an unknown status', { status: 'fixed' }, {}, "input 'status': expected one of open, resolved, review, check, got 'fixed'"],
+  [
+    'an unknown status',
+    { status: 'fixed' },
+    {},
+    "input 'status': expected one of open, resolved, review, check, got 'fixed'",
+  ],
   ['an unreadable template', { template: 'nope.md' }, {}, "input 'template': cannot read 'nope.md' (no such file)"],
   ['a template that is a directory', { template: '.' }, {}, "input 'template': cannot read '.' (it is a directory)"],
   [

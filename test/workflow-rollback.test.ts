@@ -9,6 +9,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { condition } from '../scripts/runner/expressions.js';
 import { runAction } from './harness/action.js';
+import { startGitHubSim } from './harness/github-sim.js';
+import { startNotifySim } from './harness/notify-sim.js';
 import { type PgServer, startPostgres } from './harness/postgres.js';
 import { type RenderSim, startRenderSim } from './harness/render-sim.js';
 import { tempDir } from './harness/tmp.js';
@@ -187,4 +189,36 @@ describe('rollback.yml with migrate-to', () => {
     expect(check!.shell!.code).toBe(1);
     expect(check!.shell!.stdout).toContain('migrate-to and restore-database: choose one');
   });
+});
+
+describe('rollback.yml with notify-on-success', () => {
+  it('tells Slack the rollback is complete, with the version now live, and stays quiet after a failure', async () => {
+    const [gh, notify] = await Promise.all([startGitHubSim(), startNotifySim()]);
+    try {
+      const expanded = await expandWorkflow('.github/workflows/rollback.yml', {
+        inputs: { environment: 'production', service: 'srv-shop1', 'notify-on-success': true, version: '1.1.0' },
+        secrets: { RENDER_API_KEY: 'k', SLACK_WEBHOOK_URL: notify.slack.url },
+        github: { token: gh.token },
+      });
+      expect(expanded.problems).toEqual([]);
+      const ended = { check: 'success', approve: 'success', app: 'success', verify: 'success' } as const;
+      const notifyJob = after(findJob(expanded, 'notify'), {
+        ...ended,
+        database: 'skipped',
+        'migrate-down': 'skipped',
+      });
+      expect(runs(notifyJob)).toBe(true);
+      expect(runs(after(findJob(expanded, 'notify'), { ...ended, verify: 'failure' }), 'failure')).toBe(false);
+      const [step] = await runJob(notifyJob, {
+        env: { GITHUB_API_URL: gh.url, GITHUB_REPOSITORY: `${gh.repo.owner}/${gh.repo.name}` },
+      });
+      expect(step!.run!.code).toBe(0);
+      const text = JSON.stringify(notify.slack.messages.at(-1));
+      expect(text).toContain('ROLLBACK COMPLETE - production');
+      expect(text).toContain('*Version now live:* 1.1.0');
+      expect(notify.violations).toEqual([]);
+    } finally {
+      await Promise.all([gh.stop(), notify.stop()]);
+    }
+  }, 60_000);
 });

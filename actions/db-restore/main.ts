@@ -35,7 +35,7 @@ await runAction('db-restore', async (ctx) => {
     ctx.logger.info(`${status.uri}: made ${status.createdAt.toISOString()}, ${Math.round(status.ageMs / 1000)}s ago`);
     return;
   }
-  assertFresh(status, config.maxAgeMs);
+  assertFresh(status, config.maxAgeMs, false);
   const target = config.target!;
   const preRestore =
     config.mode !== 'clean' || config.preRestoreBackup === 'off'

@@ -33,9 +33,12 @@ export async function backupStatus(located: LocatedBackup, now = new Date()): Pr
   };
 }
 
-/** Throws when the backup is too old for `max-age`, or its archive is gone or of another size. */
-export function assertFresh(status: BackupStatus, maxAgeMs: number | undefined): void {
-  if (!status.archivePresent)
+/**
+ * Throws when the backup is too old for `max-age`, or (with `archive`, mode status) its archive is gone or of another
+ * size. A restore leaves the archive to its own read-back, which checks every byte against the manifest's sha256.
+ */
+export function assertFresh(status: BackupStatus, maxAgeMs: number | undefined, archive = true): void {
+  if (archive && !status.archivePresent)
     throw new ExternalError(
       `the backup's archive ${status.uri} is missing or not the ${status.sizeBytes} bytes its manifest records`,
     );

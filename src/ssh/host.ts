@@ -17,6 +17,8 @@ export interface ExecOptions {
   privileged?: boolean;
   /** Stop the program (SIGTERM) after this long. Default 2 minutes. */
   timeoutMs?: number;
+  /** Stop the program (SIGTERM) when this aborts (a cancelled job). Over ssh this ends the session. */
+  signal?: AbortSignal;
 }
 
 export interface ExecResult {
@@ -115,6 +117,8 @@ export abstract class ProgramHost implements Host {
       timedOut = true;
       running.child.kill('SIGTERM');
     }, timeoutMs);
+    const stop = () => running.child.kill('SIGTERM');
+    options.signal?.addEventListener('abort', stop, { once: true });
     if (input !== undefined) {
       running.stdin.on('error', () => {}); // a program that exits without reading: its exit code tells
       running.stdin.end(input);
@@ -125,6 +129,7 @@ export abstract class ProgramHost implements Host {
       if (running.child.exitCode === null && running.child.signalCode === null) throw err; // did not start
     } finally {
       clearTimeout(timer);
+      options.signal?.removeEventListener('abort', stop);
     }
     return {
       code: running.child.exitCode ?? 128,

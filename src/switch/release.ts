@@ -57,6 +57,7 @@ export async function runColourCommand(
   colour: Colour,
   env: Record<string, string>,
   logger: Logger,
+  signal?: AbortSignal,
 ): Promise<CommandReport> {
   const started = performance.now();
   const command = describeCommand(spec.argv);
@@ -81,15 +82,20 @@ export async function runColourCommand(
     PROGRESS_EVERY_MS,
   );
   try {
-    const result = await host.exec(['env', ...vars, ...spec.argv], { privileged: false, timeoutMs: spec.timeoutMs });
+    const result = await host.exec(['env', ...vars, ...spec.argv], {
+      privileged: false,
+      timeoutMs: spec.timeoutMs,
+      signal,
+    });
     report.code = result.code;
     report.output = lastLines(`${result.stdout.toString('utf8')}\n${result.stderr}`, OUTPUT_LINES);
     if (result.transportError) report.detail = result.transportError;
+    else if (signal?.aborted) report.detail = 'the run was cancelled, so it was stopped';
     else if (result.timedOut)
       report.detail = `it did not finish within ${formatDuration(spec.timeoutMs)} and was stopped`;
     else if (result.code === 127) report.detail = `${spec.argv[0]} was not found on ${host.label} (exit code 127)`;
     else if (result.code !== 0) report.detail = `exit code ${result.code}`;
-    report.ok = result.code === 0 && !result.timedOut && !result.transportError;
+    report.ok = result.code === 0 && !result.timedOut && !result.transportError && !signal?.aborted;
   } catch (err) {
     report.detail = `it could not start: ${errorMessage(err)}`;
   } finally {
@@ -229,18 +235,29 @@ export function releasePreparer(options: ReleaseOptions): PrepareTarget {
     const entry: DeployRecord = { colour, version, time: now().toISOString(), ok, run: options.runUrl };
     await host.writeFileAtomic(options.deployRecordFile, `${JSON.stringify(entry)}\n`);
   };
-  return async (colour, servers) => {
+  return async (colour, servers, signal) => {
     const report: ReleaseReport = { ok: false, colour, version };
     if (deploy) {
       // Recorded before it runs: a deploy that fails half-way has changed the colour too.
       await record(colour, false);
-      report.deploy = await runColourCommand(host, deploy, colour, commandEnv(colour, servers, version), logger);
+      report.deploy = await runColourCommand(
+        host,
+        deploy,
+        colour,
+        commandEnv(colour, servers, version),
+        logger,
+        signal,
+      );
       if (!report.deploy.ok) {
         report.reason =
           `deploy-command failed on ${host.label} for ${colour}${version ? ` (version ${version})` : ''}: ${report.deploy.detail}` +
           (report.deploy.output ? `:\n${lastLines(report.deploy.output, 6)}` : '');
         return report;
       }
+    }
+    if (signal?.aborted) {
+      report.reason = 'the run was cancelled before the smoke checks';
+      return report;
     }
     if (smoke) {
       report.smoke = await smokeIdle(colour, servers, smoke, host, logger);

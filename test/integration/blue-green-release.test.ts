@@ -242,6 +242,28 @@ describe('blue-green-switch releases', () => {
     expect(await snapshot()).toEqual(before);
   });
 
+  it('stops deploy-command when the job is cancelled, and moves no traffic', async () => {
+    const before = await snapshot();
+    const pids = path.join(dir.path, 'pids');
+    // env execs the script, so its parent is the action's process; exec makes the sleep the script itself.
+    const slow = await script('deploy-slow.sh', `printf '%s %s\\n' "$PPID" "$$" > '${pids}'\nexec sleep 60\n`);
+    const started = Date.now();
+    const running = runAction('blue-green-switch', release({ 'deploy-command': slow }));
+    while (!existsSync(pids) || !(await readFile(pids, 'utf8')).includes('\n'))
+      await new Promise((r) => setTimeout(r, 50));
+    const [action, command] = (await readFile(pids, 'utf8')).trim().split(' ').map(Number);
+    process.kill(action!, 'SIGTERM'); // what the runner sends a cancelled job
+    const run = await running;
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(run.code).toBe(1);
+    expect(failure(run)).toContain(
+      'deploy-command failed on this machine for green (version 2.0.0): the run was cancelled',
+    );
+    expect(failure(run)).toContain('Nothing was changed: traffic stays on blue 100%');
+    expect(() => process.kill(command!, 0)).toThrow(); // the command is gone
+    expect(await snapshot()).toEqual(before);
+  });
+
   it('refuses to deploy to a colour that has traffic, running nothing', async () => {
     const before = await snapshot();
     const run = await runAction('blue-green-switch', release({ to: 'blue' }));

@@ -40,10 +40,18 @@ await runAction('blue-green-switch', async (ctx) => {
     }
 
     if (config.action === 'retire') {
+      // A cancelled job stops retire-command; nothing is recorded as retired.
+      const cancelRetire = cancelOnSignals(ctx.logger, 'the retirement');
       const result = await runRetire(
         { ...config.retire!, servers: config.servers, holder, runUrl },
-        { provider, host, recordFile: `${config.nginx.file}.retired`, logger: ctx.logger },
-      );
+        {
+          provider,
+          host,
+          recordFile: `${config.nginx.file}.retired`,
+          logger: ctx.logger,
+          signal: cancelRetire.signal,
+        },
+      ).finally(() => cancelRetire.dispose());
       setOutputs(ctx, result.state);
       ctx.output('retired', result.ok && result.command?.ok ? (result.colour ?? '') : '');
       await core.summary.addRaw(renderRetireSummary(result, runUrl, ctx.secrets)).write();

@@ -297,6 +297,8 @@ export interface RetireDeps {
   recordFile: string;
   logger: Logger;
   now?: () => Date;
+  /** A cancelled job: retire-command is stopped and nothing is recorded. */
+  signal?: AbortSignal;
 }
 
 interface RetiredRecord {
@@ -368,6 +370,7 @@ export async function runRetire(options: RetireOptions, deps: RetireDeps): Promi
       colour,
       commandEnv(colour, options.servers[colour]),
       logger,
+      deps.signal,
     );
     if (!result.command.ok) {
       result.error = new ExternalError(

@@ -393,6 +393,23 @@ describe('blue-green-switch action retire', () => {
     expect(await lines(retireLog)).toHaveLength(1);
   });
 
+  it('stops retire-command when the job is cancelled, recording nothing as retired', async () => {
+    expect((await runAction('blue-green-switch', release())).code).toBe(0);
+    const pids = path.join(dir.path, 'retire-pids');
+    const slow = await script('retire-slow.sh', `printf '%s %s\\n' "$PPID" "$$" > '${pids}'\nexec sleep 60\n`);
+    const running = runAction('blue-green-switch', clean(retire({ 'retire-command': slow, 'retire-after': '0s' })));
+    while (!existsSync(pids) || !(await readFile(pids, 'utf8')).includes('\n'))
+      await new Promise((r) => setTimeout(r, 50));
+    const [action, command] = (await readFile(pids, 'utf8')).trim().split(' ').map(Number);
+    process.kill(action!, 'SIGTERM');
+    const run = await running;
+    expect(run.code).toBe(1);
+    expect(failure(run)).toContain('retire-command failed on this machine for blue: the run was cancelled');
+    expect(() => process.kill(command!, 0)).toThrow();
+    expect(existsSync(`${nginx.upstreamFile}.retired`)).toBe(false);
+    expect(run.outputs.retired).toBe('');
+  });
+
   it('refuses while a switch is under way (both colours have traffic), even with skip-if-held', async () => {
     // What a runner killed at step 1 of 50,100 leaves behind: 50/50 recorded and live, long ago.
     const half: TrafficState = {

@@ -47,6 +47,8 @@ async function applied(rollback: Record<string, string> = ROLLBACK) {
   const up = await run(db, root, { 'allow-destructive': 'true' });
   if (up.code !== 0) throw new Error(up.stdout);
   await pg.psql("INSERT INTO clients (name) VALUES ('a'); INSERT INTO jobs (client_id) VALUES (1), (1);", db);
+  // Backup names have a one-second timestamp and are never overwritten: the next run's backup is a second later.
+  await new Promise((r) => setTimeout(r, 1100));
   return { db, root };
 }
 

@@ -11,11 +11,10 @@ import { formatShares } from '../../src/switch/shares.js';
 import { renderRetireSummary, renderStatusSummary, renderSwitchSummary } from '../../src/switch/summary.js';
 import type { TrafficState } from '../../src/switch/types.js';
 import { cancelOnSignals } from '../../src/util/signals.js';
-import { type ActionContext, maskInput, runAction } from '../common/run.js';
+import { type ActionContext, runAction } from '../common/run.js';
 
 await runAction('blue-green-switch', async (ctx) => {
   for (const s of sshKeySecrets(ctx.inputs.raw('ssh-key'))) ctx.secret(s);
-  maskInput(ctx, 'smoke-headers');
   const config = parseBlueGreenConfig(ctx.inputs);
   for (const s of config.release?.smoke?.secrets ?? []) ctx.secret(s);
   const runUrl = workflowRunUrl();

@@ -81,9 +81,3 @@ export async function runAction(actionName: string, body: (ctx: ActionContext) =
     for (const name of spec.outputs) if (!written.has(name)) core.setOutput(name, '');
   }
 }
-
-/** Mask each value of an input that is secret as a whole (a password, a token, a header map). */
-export function maskInput(ctx: ActionContext, name: string): void {
-  const raw = ctx.inputs.raw(name);
-  if (raw) ctx.secret(raw);
-}

@@ -38,7 +38,7 @@ export const SPECS: Record<string, ActionSpec> = {
       'skip-if-held': 'false',
       'command-timeout': '10m',
     },
-    secrets: [],
+    secrets: ['ssh-key', 'smoke-headers'],
     outputs: ['live', 'previous', 'weights', 'switched-at', 'deployed', 'retired'],
   },
   'db-backup': {

@@ -105,7 +105,7 @@ describe('the mode inputs the matrix covers', () => {
       'supabase',
       'command',
     ]);
-    expect(await modesOf('post-incident-issue', 'status')).toEqual(['open', 'resolved']);
+    expect(await modesOf('post-incident-issue', 'status')).toEqual(['open', 'resolved', 'review', 'check']);
   });
 });
 
@@ -266,14 +266,20 @@ describe('migrate-with-backup, each tool with its defaults', () => {
 });
 
 describe('post-incident-issue, each status with its defaults', () => {
-  it.each(['open', 'resolved'])(
+  it.each(['open', 'resolved', 'review', 'check'])(
     'status: %s uses the job token that github-token defaults to',
     async (status) => {
-      const run = await runAction('post-incident-issue', { status }, { env: githubEnv(), githubToken: gh.token });
+      // check needs its window (since); every other status runs with nothing but itself.
+      const extra: Record<string, string> = status === 'check' ? { since: new Date().toISOString() } : {};
+      const run = await runAction(
+        'post-incident-issue',
+        { status, ...extra },
+        { env: githubEnv(), githubToken: gh.token },
+      );
       expectClean(run, `post-incident-issue ${status}`);
       expect(run.inputEnv['INPUT_GITHUB-TOKEN']).toBe(gh.token);
       expect(gh.violations).toEqual([]);
-      expect(run.outputs.action).toBe(status === 'open' ? 'created' : 'closed');
+      expect(run.outputs.action).toBe({ open: 'created', resolved: 'closed' }[status] ?? 'none');
     },
     60_000,
   );

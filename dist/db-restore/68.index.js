@@ -13,7 +13,7 @@ __webpack_require__.d(__webpack_exports__, {
   PART_SIZE: () => (/* binding */ PART_SIZE),
   QUEUE_SIZE: () => (/* binding */ QUEUE_SIZE),
   createS3Store: () => (/* binding */ createS3Store),
-  normalizePrefix: () => (/* reexport */ storage/* normalizePrefix */.iG),
+  normalizePrefix: () => (/* reexport */ types/* normalizePrefix */.i),
   s3Error: () => (/* binding */ s3Error)
 });
 
@@ -45,8 +45,8 @@ function memoryLogger() {
 var redact = __webpack_require__(16385);
 // EXTERNAL MODULE: ./build/ncc/src/storage/file.js
 var file = __webpack_require__(29152);
-// EXTERNAL MODULE: ./build/ncc/src/storage/index.js + 1 modules
-var storage = __webpack_require__(58937);
+// EXTERNAL MODULE: ./build/ncc/src/storage/types.js
+var types = __webpack_require__(18933);
 ;// CONCATENATED MODULE: ./build/ncc/src/storage/s3.js
 /**
  * An S3 (or S3-compatible) bucket as a Store. Uploads are streamed as multipart uploads of 8 MiB
@@ -77,7 +77,7 @@ function createS3Store(options) {
     const { bucket, endpoint, credentials, forcePathStyle } = options;
     if (!bucket)
         throw new errors/* ConfigurationError */.j1('an S3 store needs a bucket');
-    const root = (0,storage/* normalizePrefix */.iG)(options.prefix ?? '');
+    const root = (0,types/* normalizePrefix */.i)(options.prefix ?? '');
     const logger = options.logger ?? silentLogger;
     const pageSize = Math.min(1000, Math.max(1, options.listPageSize ?? 1000));
     const env = process.env;
@@ -116,8 +116,14 @@ function createS3Store(options) {
         env.AWS_SESSION_TOKEN,
     ].filter((s) => !!s);
     const fail = (err, operation, target) => s3Error(err, operation, target, secrets());
-    async function put(key, body, opts) {
+    async function put(key, body, opts = {}) {
         const Key = objectKey(key);
+        const { signal } = opts;
+        if (signal?.aborted) {
+            if (!body.destroyed)
+                body.destroy();
+            throw (0,types/* abortReason */.J)(signal);
+        }
         // Count the bytes and tell the source's errors from the service's: the source is read
         // through this generator only.
         let size = 0;
@@ -143,13 +149,18 @@ function createS3Store(options) {
                 Bucket: bucket,
                 Key,
                 Body: external_node_stream_.Readable.from(counted(), { objectMode: false }),
-                ContentType: opts?.contentType,
+                ContentType: opts.contentType,
             },
             partSize: PART_SIZE,
             queueSize: QUEUE_SIZE,
             // We abort ourselves, so that a failing abort cannot hide the error that caused it.
             leavePartsOnError: true,
         });
+        // An abort ends the source. Not upload.abort(): that rejects at once while parts are still in
+        // flight, and a part that lands after AbortMultipartUpload would be orphaned. Ending the source
+        // lets the parts in flight settle, then done() rejects and the multipart upload is aborted below.
+        const stop = () => body.destroy((0,types/* abortReason */.J)(signal));
+        signal?.addEventListener('abort', stop, { once: true });
         try {
             await upload.done();
             return { size };
@@ -159,9 +170,14 @@ function createS3Store(options) {
                 body.destroy();
             if (upload.uploadId)
                 await abortMultipart(Key, upload.uploadId, uri(key));
+            if (signal?.aborted)
+                throw (0,types/* abortReason */.J)(signal);
             if (sourceFailed)
                 throw sourceError;
             throw fail(err, 'upload to', uri(key));
+        }
+        finally {
+            signal?.removeEventListener('abort', stop);
         }
     }
     async function abortMultipart(Key, UploadId, target) {
@@ -208,6 +224,38 @@ function createS3Store(options) {
         }
         return out;
     }
+    async function listIncomplete(prefix) {
+        const out = [];
+        let KeyMarker;
+        let UploadIdMarker;
+        try {
+            do {
+                const page = await client.send(new dist_cjs.ListMultipartUploadsCommand({ Bucket: bucket, Prefix: root + prefix, KeyMarker, UploadIdMarker }));
+                for (const u of page.Uploads ?? []) {
+                    if (u.Key === undefined || u.UploadId === undefined || !u.Key.startsWith(root + prefix))
+                        continue;
+                    out.push({ key: u.Key.slice(root.length), id: u.UploadId, since: u.Initiated ?? new Date(0) });
+                }
+                const more = page.IsTruncated === true && (page.NextKeyMarker || page.NextUploadIdMarker);
+                KeyMarker = more ? page.NextKeyMarker : undefined;
+                UploadIdMarker = more ? page.NextUploadIdMarker : undefined;
+            } while (KeyMarker !== undefined || UploadIdMarker !== undefined);
+        }
+        catch (err) {
+            throw fail(err, 'listing of the multipart uploads under', `s3://${bucket}/${root}${prefix}`);
+        }
+        return out;
+    }
+    async function removeIncomplete(write) {
+        try {
+            await client.send(new dist_cjs.AbortMultipartUploadCommand({ Bucket: bucket, Key: objectKey(write.key), UploadId: write.id }));
+        }
+        catch (err) {
+            if (isNotFound(err, 'NoSuchUpload'))
+                return; // aborted meanwhile
+            throw fail(err, `abort of the multipart upload ${write.id} to`, uri(write.key));
+        }
+    }
     async function remove(key) {
         try {
             await client.send(new dist_cjs.DeleteObjectCommand({ Bucket: bucket, Key: objectKey(key) }));
@@ -236,6 +284,8 @@ function createS3Store(options) {
         put,
         get,
         list,
+        listIncomplete,
+        removeIncomplete,
         delete: remove,
         exists,
         close: () => client.destroy(),

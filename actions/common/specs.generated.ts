@@ -73,6 +73,7 @@ export const SPECS: Record<string, ActionSpec> = {
       mode: 'new-database',
       'max-age': '',
       'target-database': '',
+      'target-directory': '',
       confirm: '',
       'allow-other-database': 'false',
       'pre-restore-backup': '',

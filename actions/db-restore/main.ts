@@ -1,13 +1,19 @@
 import * as core from '@actions/core';
-import { parseRestoreConfig } from '../../src/backup/config.js';
+import path from 'node:path';
+import { type RestoreConfig, parseRestoreConfig } from '../../src/backup/config.js';
 import { assertFresh, backupStatus } from '../../src/backup/freshness.js';
-import { locateBackup } from '../../src/backup/locate.js';
+import { type LocatedBackup, locateBackup } from '../../src/backup/locate.js';
+import { restoreRdb } from '../../src/backup/restore-rdb.js';
 import { restore } from '../../src/backup/restore.js';
-import { renderBackupStatusSummary, renderRestoreSummary } from '../../src/backup/restore-summary.js';
-import { ExternalError } from '../../src/errors.js';
+import {
+  renderBackupStatusSummary,
+  renderRdbRestoreSummary,
+  renderRestoreSummary,
+} from '../../src/backup/restore-summary.js';
+import { ConfigurationError, ExternalError } from '../../src/errors.js';
 import { parseDestination } from '../../src/storage/index.js';
 import { cancelOnSignals } from '../../src/util/signals.js';
-import { runAction } from '../common/run.js';
+import { type ActionContext, runAction } from '../common/run.js';
 import { pgClientResolver } from '../common/pg-client.js';
 
 await runAction('db-restore', async (ctx) => {
@@ -36,6 +42,10 @@ await runAction('db-restore', async (ctx) => {
     return;
   }
   assertFresh(status, config.maxAgeMs, false);
+  if (located.manifest.engine === 'redis' || config.targetDirectory) {
+    await restoreRedis(ctx, config, located);
+    return;
+  }
   const target = config.target!;
   const preRestore =
     config.mode !== 'clean' || config.preRestoreBackup === 'off'
@@ -75,3 +85,36 @@ await runAction('db-restore', async (ctx) => {
     );
   }
 });
+
+/** A Redis backup: an RDB file put into a data directory, checked and counted first (restore-rdb.ts). */
+async function restoreRedis(ctx: ActionContext, config: RestoreConfig, located: LocatedBackup): Promise<void> {
+  if (located.manifest.engine !== 'redis')
+    throw new ConfigurationError(
+      `input 'target-directory' is for Redis backups; ${located.store.uri(located.archiveKey)} is a PostgreSQL backup (give database-url and target-database)`,
+    );
+  if (!config.targetDirectory)
+    throw new ConfigurationError(
+      `input 'target-directory' is required to restore the Redis backup ${located.store.uri(located.archiveKey)}: the Redis data directory to put dump.rdb in (with Redis stopped), or a new one`,
+    );
+  const cancel = cancelOnSignals(ctx.logger, 'the restore');
+  const result = await restoreRdb({
+    backup: located,
+    directory: path.resolve(ctx.workspace, config.targetDirectory),
+    keys: { identities: config.identities, passphrase: config.passphrase },
+    tempDir: ctx.tempDir,
+    signal: cancel.signal,
+    logger: ctx.logger,
+  });
+  const keys = Object.values(result.keys ?? {});
+  ctx.output('restored-from', result.restoredFrom);
+  ctx.output('database', result.file);
+  ctx.output('duration-seconds', String(result.durationSeconds));
+  ctx.output('tables', String(keys.length));
+  ctx.output('rows', String(keys.reduce((a, b) => a + b, 0)));
+  ctx.output('matches-manifest', String(result.matchesManifest));
+  await core.summary.addRaw(renderRdbRestoreSummary(result)).write();
+  if (!result.matchesManifest)
+    throw new ExternalError(
+      `the RDB's keys differ from the backup's manifest (${result.differences.join('; ')}); nothing was written to ${config.targetDirectory}`,
+    );
+}

@@ -29004,7 +29004,7 @@ var logger_logger = __webpack_require__(3482);
 // EXTERNAL MODULE: ./node_modules/@typespec/ts-http-runtime/dist/esm/httpHeaders.js
 var httpHeaders = __webpack_require__(98443);
 // EXTERNAL MODULE: ./node_modules/@typespec/ts-http-runtime/dist/esm/util/uuidUtils.js
-var uuidUtils = __webpack_require__(15410);
+var uuidUtils = __webpack_require__(93029);
 ;// CONCATENATED MODULE: ./node_modules/@typespec/ts-http-runtime/dist/esm/pipelineRequest.js
 // Copyright (c) Microsoft Corporation.
 // Licensed under the MIT License.
@@ -31262,7 +31262,7 @@ var bytesEncoding = __webpack_require__(3816);
 // EXTERNAL MODULE: ./node_modules/@typespec/ts-http-runtime/dist/esm/util/typeGuards.js + 1 modules
 var typeGuards = __webpack_require__(91717);
 // EXTERNAL MODULE: ./node_modules/@typespec/ts-http-runtime/dist/esm/util/uuidUtils.js
-var uuidUtils = __webpack_require__(15410);
+var uuidUtils = __webpack_require__(93029);
 // EXTERNAL MODULE: external "stream"
 var external_stream_ = __webpack_require__(2203);
 ;// CONCATENATED MODULE: ./node_modules/@typespec/ts-http-runtime/dist/esm/util/concat.js
@@ -32448,7 +32448,7 @@ async function computeSha256Hash(content, encoding) {
 }
 //# sourceMappingURL=sha256.js.map
 // EXTERNAL MODULE: ./node_modules/@typespec/ts-http-runtime/dist/esm/util/uuidUtils.js
-var uuidUtils = __webpack_require__(15410);
+var uuidUtils = __webpack_require__(93029);
 // EXTERNAL MODULE: ./node_modules/@typespec/ts-http-runtime/dist/esm/env.js
 var env = __webpack_require__(27970);
 // EXTERNAL MODULE: ./node_modules/@typespec/ts-http-runtime/dist/esm/util/bytesEncoding.js
@@ -32715,7 +32715,7 @@ function isBlob(x) {
 
 /***/ }),
 
-/***/ 15410:
+/***/ 93029:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {

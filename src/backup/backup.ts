@@ -14,6 +14,7 @@ import { type PgConnection, connect, withClient } from '../postgres/connection.j
 import { type DumpFormat, FORMAT_EXTENSION, startDump } from '../postgres/dump.js';
 import { rowCounts, serverInfo, userTables } from '../postgres/inspect.js';
 import { adminClient, createDatabase, dropDatabase, restoreArchive } from '../postgres/restore.js';
+import { countRdbKeys } from '../redis/rdb-keys.js';
 import { type RedisConnection, checkRdb, dumpRdb, redisCliVersion, redisInfo } from '../redis/redis.js';
 import type { Store } from '../storage/types.js';
 import { Interrupted, interruption, throwIfInterrupted } from '../util/signals.js';
@@ -224,6 +225,8 @@ async function dumpRedis(o: BackupOptions, conn: RedisConnection, key: string): 
     o.logger.info(`dumping ${conn.display} (Redis ${info.version}) with redis-cli --rdb`);
     await dumpRdb(conn, file);
     await checkRdb(file);
+    // The manifest records what the file holds (counted by loading it), not what INFO said just before.
+    const counted = await countRdbKeys(file);
     const archive = await writeArchive(
       streamProducer(() => createReadStream(file)),
       { store: o.store, key },
@@ -238,7 +241,7 @@ async function dumpRedis(o: BackupOptions, conn: RedisConnection, key: string): 
       archive,
       server: { version: info.version, major: Number(info.version.split('.')[0]) },
       tool: { name: 'redis-cli', version: await redisCliVersion() },
-      tables: info.keys,
+      tables: counted ?? info.keys,
     };
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -160,6 +160,8 @@ export interface RestoreConfig {
   mode: 'new-database' | 'clean' | 'status';
   /** Refuse a backup older than this (mode status: fail when the newest is older: the RPO check). */
   maxAgeMs?: number;
+  /** A Redis backup goes here, as dump.rdb (a Redis data directory). */
+  targetDirectory?: string;
   targetDatabase?: string;
   confirm?: string;
   /** undefined: next to the source, in pre-restore/; 'off': none. */
@@ -178,8 +180,13 @@ export interface RestoreConfig {
 
 export function parseRestoreConfig(inputs: Inputs): RestoreConfig {
   const mode = inputs.enum('mode', ['new-database', 'clean', 'status'] as const, 'new-database');
+  const targetDirectory = inputs.raw('target-directory') || undefined;
+  if (targetDirectory && mode !== 'new-database')
+    throw new ConfigurationError(
+      `input 'target-directory' restores a Redis backup into a data directory (mode new-database), not mode ${mode}`,
+    );
   const target =
-    mode === 'status' && !inputs.has('database-url')
+    (mode === 'status' || targetDirectory) && !inputs.has('database-url')
       ? undefined
       : parsePgUrl('database-url', inputs.required('database-url'));
   const source = inputs.required('source');
@@ -220,6 +227,7 @@ export function parseRestoreConfig(inputs: Inputs): RestoreConfig {
     source,
     mode,
     maxAgeMs,
+    targetDirectory,
     targetDatabase,
     confirm: inputs.string('confirm') || undefined,
     preRestoreBackup: /^(off|none|false)$/i.test(pre) ? 'off' : pre || undefined,

@@ -2,6 +2,7 @@ import { fitSummary, headline, table } from '../report/markdown.js';
 import type { RestoreResult } from './restore.js';
 import { formatDuration } from '../util/time.js';
 import type { BackupStatus } from './freshness.js';
+import type { RdbRestoreResult } from './restore-rdb.js';
 
 export function renderRestoreSummary(r: RestoreResult, drill: boolean): string {
   const what = drill ? 'Restore drill' : 'Restore';
@@ -66,4 +67,19 @@ export function renderBackupStatusSummary(status: BackupStatus, maxAgeMs: number
     ['Archive', status.archivePresent ? `present, ${status.sizeBytes} bytes` : 'missing or of another size'],
   ];
   return fitSummary(`${headline(fresh, sentence)}\n\n${table(['', ''], rows)}\n`);
+}
+
+/** db-restore of a Redis backup into a data directory. */
+export function renderRdbRestoreSummary(r: RdbRestoreResult): string {
+  const keys = r.keys ? Object.entries(r.keys) : undefined;
+  const sentence = r.matchesManifest
+    ? `Restore of ${r.restoredFrom} to ${r.file}: redis-check-rdb passed${keys ? `, ${keys.reduce((a, [, n]) => a + n, 0)} keys as in the manifest` : ''}`
+    : `Restore of ${r.restoredFrom} refused: its keys differ from the manifest`;
+  const rows: [string, string][] = [
+    ['RDB file', r.file],
+    ['Keys', keys ? keys.map(([db, n]) => `${db}: ${n}`).join(', ') || 'none' : 'not counted (no redis-server)'],
+    ['Duration', `${r.durationSeconds}s`],
+  ];
+  for (const d of r.differences) rows.push(['Difference', d]);
+  return fitSummary(`${headline(r.matchesManifest, sentence)}\n\n${table(['', ''], rows)}\n`);
 }

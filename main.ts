@@ -7,6 +7,7 @@ import { runAction } from './actions/common/run.js';
 import { parseChecklistConfig } from './src/checklist/config.js';
 import { checklistIncident } from './src/checklist/incident.js';
 import { runChecklist } from './src/checklist/run.js';
+import { suspendedDuring } from './src/checklist/stop-app.js';
 import { renderChecklistSummary } from './src/checklist/summary.js';
 import { ExternalError } from './src/errors.js';
 import { RenderClient } from './src/render/client.js';
@@ -20,6 +21,10 @@ await runAction('checklist', async (ctx) => {
   const { tempDir } = ctx;
   const db = config.database;
   const { run } = ctx;
+
+  const renderClient =
+    config.render &&
+    new RenderClient({ baseUrl: config.render.apiUrl, apiKey: config.render.apiKey, logger: ctx.logger });
 
   // A cancelled job gets SIGINT, then SIGTERM: the backup stops cleanly, a migration is put back.
   const cancel = cancelOnSignals(ctx.logger, 'the deploy checklist');
@@ -47,11 +52,15 @@ await runAction('checklist', async (ctx) => {
             lockTimeoutMs: db.lockTimeoutMs,
             waitForLockMs: 600_000,
             appliedBy: process.env.GITHUB_ACTOR ?? os.userInfo().username,
+            aroundRestore:
+              config.render && db.stopAppDuringRestore
+                ? suspendedDuring(renderClient!, config.render.serviceId, ctx.logger)
+                : undefined,
           }
         : undefined,
     },
     deploy: config.render && {
-      client: new RenderClient({ baseUrl: config.render.apiUrl, apiKey: config.render.apiKey, logger: ctx.logger }),
+      client: renderClient!,
       serviceId: config.render.serviceId,
       commit: config.render.commit,
       timeoutMs: config.render.timeoutMs,

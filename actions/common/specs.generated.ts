@@ -234,6 +234,7 @@ export const SPECS: Record<string, ActionSpec> = {
       'pg-bin-dir': '',
       'migrations-dir': '',
       'lock-timeout': '5s',
+      'stop-app-during-restore': 'true',
       'allow-destructive': 'false',
       'render-api-key': '',
       'render-service-id': '',

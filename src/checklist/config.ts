@@ -19,6 +19,8 @@ export interface ChecklistConfig {
     migrationsDir?: string;
     lockTimeoutMs: number;
     allowDestructive: boolean;
+    /** With a Render service: suspend it while a failed migration's backup is restored. */
+    stopAppDuringRestore: boolean;
   };
   render?: { apiKey: string; apiUrl: string; serviceId: string; commit?: string; timeoutMs: number };
   smoke?: SmokeOptions;
@@ -39,6 +41,7 @@ const PART_INPUTS = {
       'lock-timeout',
       'allow-destructive',
       ALLOW_PLAINTEXT_INPUT,
+      'stop-app-during-restore',
     ],
   },
   render: { on: "input 'render-service-id'", inputs: ['render-api-url', 'commit', 'deploy-timeout'] },
@@ -60,6 +63,7 @@ export function parseChecklistConfig(inputs: Inputs, cwd: string): ChecklistConf
     migrationsDir: dir ? path.resolve(cwd, dir) : undefined,
     lockTimeoutMs: inputs.duration('lock-timeout', '5s'),
     allowDestructive: inputs.boolean('allow-destructive', false),
+    stopAppDuringRestore: inputs.boolean('stop-app-during-restore', true),
   };
   // The checklist's backup is not encrypted: as an artifact, anyone who can read the repository could download it.
   requireEncryptedArtifact({

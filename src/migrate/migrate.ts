@@ -59,6 +59,11 @@ export interface MigrateOptions {
    * throws an Interrupted error saying what state the database is in.
    */
   signal?: AbortSignal;
+  /**
+   * Wraps the restore that puts the database back after a failed migration (guide 000 "Database Recovery": stop
+   * the app, restore, resume): the checklist suspends the Render service around it, and resumes it whatever happens.
+   */
+  aroundRestore?<T>(restore: () => Promise<T>): Promise<T>;
 }
 
 export interface MigrateResult {
@@ -378,8 +383,8 @@ async function restoreFromBackup(
     await releaseLock(client);
     await client.end().catch(() => undefined);
   }
-  try {
-    const result = await restore({
+  const putBack = () =>
+    restore({
       backup: {
         store: o.backupTo!.store,
         prefix: o.backupTo!.prefix,
@@ -398,6 +403,8 @@ async function restoreFromBackup(
       tempDir: o.tempDir,
       logger: o.logger,
     });
+  try {
+    const result = await (o.aroundRestore ? o.aroundRestore(putBack) : putBack());
     if (!result.matchesManifest) {
       return {
         outcome: 'failed',

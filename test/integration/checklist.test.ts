@@ -45,10 +45,11 @@ afterAll(async () => {
 async function release(
   name: string,
   migration: string,
+  version = name === 'good' ? '001' : '002',
 ): Promise<{ run: ActionRun; serviceId: string; liveBefore: string }> {
   const migrations = path.join(dir.path, name, 'migrations');
   mkdirSync(migrations, { recursive: true });
-  writeFileSync(path.join(migrations, `${name === 'good' ? '001' : '002'}_${name}.sql`), migration);
+  writeFileSync(path.join(migrations, `${version}_${name}.sql`), migration);
   const service = render.addService({ name: `shop-${name}`, url: app.url });
   render.scriptDeploy(service.id, {
     statuses: [
@@ -143,6 +144,35 @@ describe('the deploy checklist (root action)', () => {
     expect(github.issues[0]!.body).toContain('$.checks.database');
     expect(render.violations).toEqual([]);
     expect(github.violations).toEqual([]);
+  }, 180_000);
+});
+
+describe('the checklist puts the database back with the app stopped', () => {
+  it('suspends the Render service while a failed migration is restored from the backup, then resumes it', async () => {
+    healthy = true;
+    const before = await pg.psql(
+      "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'",
+      'shop',
+    );
+    const { run, serviceId } = await release(
+      'broken',
+      '-- opskit:no-transaction\nCREATE TABLE half_done (id int);\nSELECT * FROM no_such_table;\n',
+      '003',
+    );
+    expect(run.code).toBe(1);
+    expect(run.outputs['failed-step']).toBe('migrate');
+    expect(run.stdout).toContain(`suspending Render service ${serviceId} while the database is put back`);
+    expect(run.stdout).toContain(`resumed Render service ${serviceId}`);
+    const actions = render.requests
+      .filter((r) => r.method === 'POST' && r.path.startsWith(`/v1/services/${serviceId}/`))
+      .map((r) => r.path.split('/').pop());
+    expect(actions).toEqual(['suspend', 'resume']);
+    expect(render.service(serviceId).suspended).toBe(false);
+    expect(render.deploysTriggered(serviceId)).toBe(0); // no deploy after a failed migration
+    expect(await pg.psql("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'", 'shop')).toBe(
+      before,
+    );
+    expect(render.violations).toEqual([]);
   }, 180_000);
 });
 

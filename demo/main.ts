@@ -145,15 +145,15 @@ function tracked<T extends { stop(): Promise<void> }>(name: string, server: Prom
 function cleanup(): Promise<void> {
   return (cleaning ??= (async () => {
     progress.stop();
-    // Newest first: the app and simulators before the servers their temp dirs belong to.
-    for (const { name, fn } of cleanups.reverse()) {
+    // Newest first: the app and simulators before the servers their temp dirs belong to. One registered while the
+    // cleanup runs (a start that was under way) is taken too.
+    for (let next = cleanups.pop(); next; next = cleanups.pop()) {
       try {
-        await fn();
+        await next.fn();
       } catch (err) {
-        process.stderr.write(`demo: could not stop ${name}: ${errorMessage(err)}\n`);
+        process.stderr.write(`demo: could not stop ${next.name}: ${errorMessage(err)}\n`);
       }
     }
-    cleanups.length = 0;
   })());
 }
 
@@ -251,9 +251,11 @@ async function main(): Promise<number> {
   // Blue-green when nginx is installed: the app as two colours behind a real nginx (the tests' harness: temp
   // prefix, loopback); without it, one app that each deploy replaces.
   const blueGreen = existsSync(NGINX);
-  progress.start(`Starting PostgreSQL, s3rver, the Render and GitHub simulators${blueGreen ? ' and nginx' : ''}`);
+  // The temp dir exists, and is registered for cleanup, before anything is announced: a Ctrl-C at the first line
+  // cannot come while it is being made (it would be made after the cleanup ran, and left behind).
   const work = await tempDir('opskit-demo-');
   onCleanup('the demo temp dir', work.cleanup);
+  progress.start(`Starting PostgreSQL, s3rver, the Render and GitHub simulators${blueGreen ? ' and nginx' : ''}`);
   const apps = await Promise.all(
     (blueGreen ? ['blue', 'green'] : ['app']).map((name) => tracked(`the ${name} app`, startSampleApp(name, '1.0.0'))),
   );

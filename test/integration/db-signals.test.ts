@@ -147,7 +147,10 @@ describe('db-backup stopped by SIGTERM', () => {
         if (run.code !== 0) expect(run.stateLines[0]).toMatch(/the backup .* is complete and verified/);
       } else {
         expect(complete).toEqual([]);
-        expect(run.code).toBe(1);
+        // A second SIGTERM that lands while the process is already exiting (its cleanup done, its state line
+        // printed) ends it by the signal: what matters is that line and that nothing is left.
+        if (point.againMs !== undefined) expect([1, 128]).toContain(run.code);
+        else expect(run.code).toBe(1);
         expect(run.stateLines[0]).toMatch(/no backup was kept; the partial archive .* was removed/);
       }
     },
@@ -235,7 +238,9 @@ describe('db-restore mode clean stopped by SIGTERM', () => {
         point,
       );
       await expectCleanExit(run, 'db-restore');
-      expect(run.code).toBe(1);
+      // (A second SIGTERM landing as the process exits, its cleanup done, ends it by the signal.)
+      if (point.againMs !== undefined) expect([1, 128]).toContain(run.code);
+      else expect(run.code).toBe(1);
       expect(run.stateLines[0]).toMatch(
         /before the swap: database victim is untouched; no victim__opskit_restore is left/,
       );
@@ -329,7 +334,8 @@ describe('migrate-with-backup stopped by SIGTERM', () => {
         point,
       );
       await expectCleanExit(run, 'migrate-with-backup');
-      expect(run.code).toBe(1);
+      if (point.againMs !== undefined) expect([1, 128]).toContain(run.code);
+      else expect(run.code).toBe(1);
       expect(sameData(await fingerprint(pg, 'shop'), before)).toBe(true);
       expect((await fingerprint(pg, 'shop')).settings).toEqual(before.settings);
       expect(leftoversIn(backups)).toEqual([]);

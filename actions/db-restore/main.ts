@@ -32,7 +32,8 @@ await runAction('db-restore', async (ctx) => {
       allowOtherDatabase: config.allowOtherDatabase,
     },
   );
-  const status = await backupStatus(located);
+  // Mode status lists the archive; a restore reads it back whole anyway (and says when it is not there).
+  const status = await backupStatus(located, { archive: config.mode === 'status' });
   ctx.output('backup-uri', status.uri);
   ctx.output('backup-age-seconds', String(Math.round(status.ageMs / 1000)));
   if (config.mode === 'status') {
@@ -41,7 +42,7 @@ await runAction('db-restore', async (ctx) => {
     ctx.logger.info(`${status.uri}: made ${status.createdAt.toISOString()}, ${Math.round(status.ageMs / 1000)}s ago`);
     return;
   }
-  assertFresh(status, config.maxAgeMs, false);
+  assertFresh(status, config.maxAgeMs);
   if (located.manifest.engine === 'redis' || config.targetDirectory) {
     await restoreRedis(ctx, config, located);
     return;

@@ -11,7 +11,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,7 +27,6 @@ export function actionDir(name, root = ROOT) {
 
 /** The action names `npm run action` and the tests know: every actions/<name>/action.yml, and `checklist`. */
 export async function actionNames(root = ROOT) {
-  const { readdir } = await import('node:fs/promises');
   const dirs = await readdir(path.join(root, 'actions'), { withFileTypes: true });
   const names = dirs
     .filter((d) => d.isDirectory() && existsSync(path.join(root, 'actions', d.name, 'action.yml')))

@@ -14,31 +14,32 @@ export interface BackupStatus {
   createdAt: Date;
   ageMs: number;
   sizeBytes: number;
-  /** The archive is present with the manifest's size. */
-  archivePresent: boolean;
+  /** The archive is present with the manifest's size; undefined when not looked at (a restore's read-back checks it). */
+  archivePresent?: boolean;
 }
 
-export async function backupStatus(located: LocatedBackup, now = new Date()): Promise<BackupStatus> {
+/** The backup's age from its manifest; with `archive` (mode status), whether its archive is there too (one listing). */
+export async function backupStatus(
+  located: LocatedBackup,
+  { archive = true }: { archive?: boolean } = {},
+  now = new Date(),
+): Promise<BackupStatus> {
   const { store, archiveKey, manifest } = located;
   const createdAt = new Date(manifest.createdAt);
-  const objects = await store.list(archiveKey);
-  const archive = objects.find((o) => o.key === archiveKey);
+  const found = archive ? (await store.list(archiveKey)).find((o) => o.key === archiveKey) : undefined;
   return {
     uri: store.uri(archiveKey),
     database: manifest.database,
     createdAt,
     ageMs: Math.max(0, now.getTime() - createdAt.getTime()),
     sizeBytes: manifest.sizeBytes,
-    archivePresent: archive !== undefined && archive.size === manifest.sizeBytes,
+    archivePresent: archive ? found !== undefined && found.size === manifest.sizeBytes : undefined,
   };
 }
 
-/**
- * Throws when the backup is too old for `max-age`, or (with `archive`, mode status) its archive is gone or of another
- * size. A restore leaves the archive to its own read-back, which checks every byte against the manifest's sha256.
- */
-export function assertFresh(status: BackupStatus, maxAgeMs: number | undefined, archive = true): void {
-  if (archive && !status.archivePresent)
+/** Throws when the backup is too old for `max-age`, or its archive was looked at and is gone or of another size. */
+export function assertFresh(status: BackupStatus, maxAgeMs: number | undefined): void {
+  if (status.archivePresent === false)
     throw new ExternalError(
       `the backup's archive ${status.uri} is missing or not the ${status.sizeBytes} bytes its manifest records`,
     );

@@ -52,7 +52,7 @@ function countedHow(r: RestoreResult): string {
 
 /** db-restore mode status: the backup found, its age against max-age, its archive. */
 export function renderBackupStatusSummary(status: BackupStatus, maxAgeMs: number | undefined): string {
-  const fresh = status.archivePresent && (maxAgeMs === undefined || status.ageMs <= maxAgeMs);
+  const fresh = status.archivePresent !== false && (maxAgeMs === undefined || status.ageMs <= maxAgeMs);
   const age = formatDuration(status.ageMs);
   const sentence = !status.archivePresent
     ? "The newest backup's archive is missing"

@@ -26,6 +26,8 @@ export interface WrittenArchive {
   sizeBytes: number;
   /** Bytes before compression, when known (counted in-process, or by the full check's decoder). */
   rawBytes?: number;
+  /** How the store confirmed on upload that it received exactly these bytes (Store.put), when it did. */
+  confirmed?: string;
 }
 
 /**
@@ -110,9 +112,9 @@ export async function writeArchive(
   if (first !== undefined) throw first;
   // Aborted after every stage had finished: the object was written whole, but the caller decides its fate.
   throwIfInterrupted(options.signal);
-  const { size } = await put;
+  const { size, confirmed } = await put;
   const checked = check ? await check.done : undefined;
-  return { sha256: stored.digest(), sizeBytes: size!, rawBytes: counter?.bytes ?? checked?.rawBytes };
+  return { sha256: stored.digest(), sizeBytes: size!, rawBytes: counter?.bytes ?? checked?.rawBytes, confirmed };
 }
 
 /** Passes bytes through while also writing them to `side` (waiting for it, so the slower reader sets the pace). */

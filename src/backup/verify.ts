@@ -1,6 +1,7 @@
 /**
  * Verification of a backup that was just written:
- * - checksum: read the stored object back and compare its sha256 with what was written;
+ * - checksum: read the stored object back and compare its sha256 with what was written, unless the store
+ *   confirmed on upload that it received exactly those bytes (S3's per-part MD5 ETags, s3-integrity.ts);
  * - full: also decode every block and read it with the format's reader (pg_restore, tar, the plain
  *   dump's trailer, redis-check-rdb); for PostgreSQL that runs while the backup is written (check.ts);
  * - restore: restore into a scratch database and compare per-table row counts (see backup.ts).
@@ -13,7 +14,19 @@ import { HashingStream, hashFile } from './hashing.js';
 
 export type VerifyMode = 'checksum' | 'full' | 'restore';
 
-export async function verifyChecksum(store: Store, key: string, sha256: string, signal?: AbortSignal): Promise<void> {
+/**
+ * Reads the stored object back and compares its sha256, unless the store confirmed on upload that it received
+ * exactly the bytes that were hashed (`confirmed`, from Store.put: S3's per-part MD5 ETags; s3-integrity.ts).
+ * Returns how the stored bytes were checked.
+ */
+export async function verifyChecksum(
+  store: Store,
+  key: string,
+  sha256: string,
+  signal?: AbortSignal,
+  confirmed?: string,
+): Promise<'confirmed by the store' | 'read back'> {
+  if (confirmed) return 'confirmed by the store';
   const local = store.localPath?.(key);
   let got: string;
   if (local) {
@@ -28,4 +41,5 @@ export async function verifyChecksum(store: Store, key: string, sha256: string, 
       `verification failed: ${store.uri(key)} reads back with sha256 ${got.slice(0, 12)}…, expected ${sha256.slice(0, 12)}…`,
     );
   }
+  return 'read back';
 }

@@ -30,11 +30,13 @@ import { ConfigurationError, ExternalError, errorMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { scrub } from '../redact.js';
 import { notFound } from './file.js';
+import { confirmation, PartDigests, uploadWatcher } from './s3-integrity.js';
 import {
   abortReason,
   type IncompleteWrite,
   normalizePrefix,
   type PutOptions,
+  type PutResult,
   type Store,
   type StoredObject,
 } from './types.js';
@@ -101,6 +103,8 @@ export function createS3Store(options: S3StoreOptions): S3Store {
     if (!env.AWS_RESPONSE_CHECKSUM_VALIDATION) config.responseChecksumValidation = 'WHEN_REQUIRED';
   }
   const client = new S3Client(config);
+  // Records the ETags the service returns for an upload, so that put() can say whether it confirmed the bytes.
+  const watchUpload = uploadWatcher(client);
 
   const objectKey = (key: string): string => {
     if (!key) throw new ConfigurationError('invalid backup key: it is empty');
@@ -121,7 +125,7 @@ export function createS3Store(options: S3StoreOptions): S3Store {
 
   const fail = (err: unknown, operation: string, target: string): Error => s3Error(err, operation, target, secrets());
 
-  async function put(key: string, body: Readable, opts: PutOptions = {}): Promise<{ size: number }> {
+  async function put(key: string, body: Readable, opts: PutOptions = {}): Promise<PutResult> {
     const Key = objectKey(key);
     const { signal } = opts;
     if (signal?.aborted) {
@@ -131,6 +135,8 @@ export function createS3Store(options: S3StoreOptions): S3Store {
     // Count the bytes and tell the source's errors from the service's: the source is read
     // through this generator only.
     let size = 0;
+    // The MD5 of each part as lib-storage cuts them (every PART_SIZE bytes), to compare with the ETags.
+    const digests = new PartDigests(PART_SIZE);
     let sourceFailed = false;
     let sourceError: unknown;
     const counted = async function* (): AsyncGenerator<Buffer> {
@@ -138,6 +144,7 @@ export function createS3Store(options: S3StoreOptions): S3Store {
         for await (const chunk of body) {
           const buf: Buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
           size += buf.length;
+          digests.update(buf);
           yield buf;
         }
       } catch (err) {
@@ -164,9 +171,12 @@ export function createS3Store(options: S3StoreOptions): S3Store {
     // lets the parts in flight settle, then done() rejects and the multipart upload is aborted below.
     const stop = () => body.destroy(abortReason(signal!));
     signal?.addEventListener('abort', stop, { once: true });
+    const watch = watchUpload(Key);
     try {
       await upload.done();
-      return { size };
+      const { confirmed, why } = confirmation(digests.finish(), watch.seen);
+      if (why) logger.debug(`${uri(key)}: the service did not confirm the bytes it received (${why})`);
+      return { size, confirmed };
     } catch (err) {
       if (!body.destroyed) body.destroy();
       if (upload.uploadId) await abortMultipart(Key, upload.uploadId, uri(key));
@@ -174,6 +184,7 @@ export function createS3Store(options: S3StoreOptions): S3Store {
       if (sourceFailed) throw sourceError;
       throw fail(err, 'upload to', uri(key));
     } finally {
+      watch.stop();
       signal?.removeEventListener('abort', stop);
     }
   }

@@ -24,6 +24,16 @@ export interface PutOptions {
   signal?: AbortSignal;
 }
 
+export interface PutResult {
+  size: number;
+  /**
+   * Set when the store itself confirmed, on upload, that it received exactly the bytes of the body (a
+   * digest it computed over what it received equals ours; see s3-integrity.ts), saying how. A caller may
+   * then skip reading the object back. Unset: nothing was confirmed, read it back to be sure.
+   */
+  confirmed?: string;
+}
+
 /** What an aborted signal rejects with: its reason when that is an Error (Interrupted, AbortError). */
 export function abortReason(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
@@ -49,7 +59,7 @@ export interface Store {
    * still be completed (S3 completes the upload; a file store gives up until its rename): the caller, which
    * knows what the object is for, decides its fate.
    */
-  put(key: string, body: Readable, options?: PutOptions): Promise<{ size: number }>;
+  put(key: string, body: Readable, options?: PutOptions): Promise<PutResult>;
   /** A stream of the object's bytes; rejects with a clear error naming the URI when it is missing. */
   get(key: string): Promise<Readable>;
   /**

@@ -37,7 +37,7 @@ const SERVER = `
 const S3rver = require('s3rver');
 const fs = require('fs');
 const path = require('path');
-const [dir, bucket, silent, multipartAbort] = process.argv.slice(1);
+const [dir, bucket, silent, multipartAbort, tamper] = process.argv.slice(1);
 const server = new S3rver({
   address: '127.0.0.1',
   port: 0,
@@ -81,6 +81,32 @@ if (multipartAbort === 'true') server.middleware.unshift(async (ctx, next) => {
   }
   return next();
 });
+// tamper (tests of the upload's integrity check), for object data only (not *.json, the manifests):
+// 'flip-upload' flips byte 100 of what arrives for part 1 (or a single-request upload) before s3rver stores
+// and hashes it, as damage on the way would; 'opaque-etag' answers every part and object upload with an ETag
+// that is no MD5 of the bytes, as S3 does for SSE-KMS objects, and stores the bytes as they came.
+if (tamper === 'flip-upload' || tamper === 'opaque-etag') server.middleware.unshift(async (ctx, next) => {
+  const data = ctx.method === 'PUT' && !/[.]json$/.test(ctx.path);
+  if (data && tamper === 'flip-upload' && (ctx.query.partNumber === undefined || String(ctx.query.partNumber) === '1')) {
+    const { Transform } = require('stream');
+    let seen = 0;
+    const flip = new Transform({
+      transform(chunk, _enc, done) {
+        if (seen <= 100 && seen + chunk.length > 100) {
+          chunk = Buffer.from(chunk);
+          chunk[100 - seen] ^= 1;
+        }
+        seen += chunk.length;
+        done(null, chunk);
+      },
+    });
+    const req = ctx.req;
+    req.once('error', (err) => flip.destroy(err));
+    ctx.req = req.pipe(flip);
+  }
+  await next();
+  if (data && tamper === 'opaque-etag' && ctx.response.get('ETag')) ctx.set('ETag', '"' + '0'.repeat(31) + 'k"');
+});
 server.run().then(
   (address) => process.stdout.write('S3RVER_READY ' + address.port + '\\n'),
   (err) => { console.error(err); process.exit(1); },
@@ -92,13 +118,20 @@ export async function startS3({
   bucket = 'opskit-test',
   silent = true,
   multipartAbort = true,
+  tamper = '',
+}: {
+  bucket?: string;
+  silent?: boolean;
+  multipartAbort?: boolean;
+  /** Damage on the way ('flip-upload') or ETags that are no MD5 ('opaque-etag'); see SERVER. */
+  tamper?: '' | 'flip-upload' | 'opaque-etag';
 } = {}): Promise<S3Server> {
   const tmp = await tempDir('opskit-s3rver-');
   const env = { ...process.env };
   delete env.NODE_OPTIONS; // jest's --experimental-vm-modules is not for the server
   const proc = startProcess(
     process.execPath,
-    ['--openssl-legacy-provider', '-e', SERVER, tmp.path, bucket, String(silent), String(multipartAbort)],
+    ['--openssl-legacy-provider', '-e', SERVER, tmp.path, bucket, String(silent), String(multipartAbort), tamper],
     { cwd: process.cwd(), env, stdio: ['pipe', 'pipe', 'pipe'] },
   );
 

@@ -6,8 +6,10 @@
  * test fails (rolled back, incident issue opened in the GitHub simulator). When nginx is installed the app runs
  * as two colours (blue, green) behind a real nginx on loopback, and the checklist switches traffic to the
  * colour that got the release (the blue-green-switch library) before the smoke test, which goes through nginx;
- * the bad release's traffic is switched back. Everything it starts is stopped and every temp dir removed at
- * the end, on an error and on Ctrl-C (SIGINT/SIGTERM exit 130).
+ * the bad release's traffic is switched back. A third run (./promote.ts) promotes 1.1.0 from a staging service to
+ * production through a blue-green release (deploy to the idle colour, smoke it, switch), then restores production's
+ * database clean with the Render service suspended and resumed. Everything it starts is stopped and every temp
+ * dir removed at the end, on an error and on Ctrl-C (SIGINT/SIGTERM exit 130).
  *
  * Flags: `--quiet` (or OPSKIT_DEMO_QUIET=1) prints plain lines instead of a live progress line.
  */
@@ -41,6 +43,7 @@ import { newestSystemBinDir, type PgServer, startPostgres } from '../test/harnes
 import { startRenderSim } from '../test/harness/render-sim.js';
 import { startS3 } from '../test/harness/s3.js';
 import { tempDir } from '../test/harness/tmp.js';
+import { promotionRun } from './promote.js';
 
 /** The repository root (this file is build/demo/demo/main.js once compiled). */
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -208,6 +211,8 @@ interface SampleApp {
   /** `blue`, `green`, or `app` without nginx. */
   name: string;
   release: string;
+  /** The commit its release was built from, once a deploy said (run 3). */
+  commit?: string;
   /** `127.0.0.1:<port>` and `http://127.0.0.1:<port>` */
   server: string;
   url: string;
@@ -231,6 +236,7 @@ async function startSampleApp(name: string, release: string): Promise<SampleApp>
       status: healthy ? 'healthy' : 'degraded',
       ...colour,
       version,
+      ...(app.commit ? { commit: app.commit } : {}),
       checks: { database },
     });
   });
@@ -487,17 +493,50 @@ async function main(): Promise<number> {
     out();
   }
 
+  // Run 3: 1.1.0 promoted from staging to production (blue-green), then a clean restore with the service suspended.
+  const promotion = await promotionRun({
+    n: 3,
+    version: '1.1.0',
+    commit: '110abc1234',
+    live,
+    apps,
+    startApp: (name, release) => tracked(`the ${name} app`, startSampleApp(name, release)),
+    onCleanup,
+    render,
+    renderClient,
+    productionServiceId: service.id,
+    github,
+    nginx,
+    host,
+    pg,
+    conn,
+    store,
+    backupPrefix: 'backups/',
+    tempDir: work.path,
+    outputDir: OUTPUT_DIR,
+    logger,
+    out,
+    progress,
+  });
+  live = promotion.live;
+
   const rolledBack = bad.items.some((i) => i.id === 'rollback' && i.state === 'passed');
   const switched = !nginx || (good.switch?.ok === true && bad.switchBack?.ok === true);
   const asExpected =
-    good.ok && !bad.ok && bad.failedStep === 'smoke' && rolledBack && switched && Boolean(bad.incidentUrl);
+    good.ok &&
+    !bad.ok &&
+    bad.failedStep === 'smoke' &&
+    rolledBack &&
+    switched &&
+    Boolean(bad.incidentUrl) &&
+    promotion.ok;
   const seconds = ((performance.now() - t0) / 1000).toFixed(1);
   out(
     !asExpected
       ? 'Demo finished, but not as expected: see the checklists above.'
       : nginx
-        ? `Demo finished in ${seconds}s: the good release went live through a blue-green switch, the bad one's traffic was switched back, its deploy rolled back and an incident issue was opened.`
-        : `Demo finished in ${seconds}s: the good release went live, the bad one was rolled back and an incident issue was opened.`,
+        ? `Demo finished in ${seconds}s: the good release went live through a blue-green switch, the bad one's traffic was switched back, its deploy rolled back and an incident issue was opened; 1.1.0 was promoted from staging through a blue-green release and production's database restored clean with the service suspended.`
+        : `Demo finished in ${seconds}s: the good release went live, the bad one was rolled back and an incident issue was opened; 1.1.0 was promoted from staging and production's database restored clean with the service suspended.`,
   );
   const violations = [...render.violations, ...github.violations];
   if (violations.length) out(`Simulator spec violations: ${violations.join('; ')}`);

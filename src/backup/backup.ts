@@ -14,6 +14,7 @@ import { type PgConnection, connect, withClient } from '../postgres/connection.j
 import { type DumpFormat, FORMAT_EXTENSION, startDump } from '../postgres/dump.js';
 import { rowCounts, serverInfo, userTables } from '../postgres/inspect.js';
 import { adminClient, createDatabase, dropDatabase, restoreArchive } from '../postgres/restore.js';
+import { dropAbandonedTempDatabases, holdTempDatabase } from '../postgres/temp-databases.js';
 import { countRdbKeys } from '../redis/rdb-keys.js';
 import { type RedisConnection, checkRdb, dumpRdb, redisCliVersion, redisInfo } from '../redis/redis.js';
 import type { Store } from '../storage/types.js';
@@ -283,6 +284,9 @@ async function verifyByRestore(
   try {
     admin = await adminClient(conn);
     throwIfInterrupted(o.signal);
+    // What a killed run left (temp-databases.ts); then this run's own, under its lock until it is dropped.
+    await dropAbandonedTempDatabases(admin, o.logger);
+    await holdTempDatabase(admin, scratch);
     state.scratch = scratch;
     o.logger.info(`verifying by restoring into the scratch database ${scratch}`);
     await createDatabase(admin, scratch);

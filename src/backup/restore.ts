@@ -25,6 +25,7 @@ import { type PgConnection, withClient } from '../postgres/connection.js';
 import type { DumpFormat } from '../postgres/dump.js';
 import { databaseExists, rowCountsParallel } from '../postgres/inspect.js';
 import { adminClient, createDatabase, dropDatabase, restoreArchive } from '../postgres/restore.js';
+import { dropAbandonedTempDatabases, holdTempDatabase } from '../postgres/temp-databases.js';
 import type { Store } from '../storage/types.js';
 import { Interrupted, interruption, throwIfInterrupted } from '../util/signals.js';
 import { type BackupResult, backup, compareCounts } from './backup.js';
@@ -104,6 +105,10 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
       await lockCleanRestore(admin, name);
       await recoverInterruptedSwap(admin, name, o.logger);
     }
+    // Temp databases a killed run left (temp-databases.ts: only those provably abandoned); a drill's own is
+    // held under its lock from before it is made.
+    await dropAbandonedTempDatabases(admin, o.logger);
+    if (o.drill) await holdTempDatabase(admin, name);
     const exists = await databaseExists(admin, name);
     if (o.mode === 'new-database' && exists) {
       throw new ConfigurationError(

@@ -165,27 +165,43 @@ export class Inputs {
   /**
    * @param defaults each input's action.yml default, as the runner passes it (null: an expression): an input
    *   whose value is its default was not given, so it never counts for `has()`.
+   * @param prefix what every name read through this view is prefixed with (withPrefix).
    */
   constructor(
     private readonly read: InputReader,
     private readonly defaults: Readonly<Record<string, string | null>> = {},
+    private readonly prefix = '',
   ) {}
 
+  /**
+   * The inputs whose names start with `prefix`, under their names without it: `withPrefix('smoke-').raw('timeout')`
+   * reads `smoke-timeout`, and every error names `smoke-timeout`. A parser written for one action's inputs reads
+   * another's prefixed copies this way.
+   */
+  withPrefix(prefix: string): Inputs {
+    return new Inputs(this.read, this.defaults, this.prefix + prefix);
+  }
+
+  /** The input's full name, as the workflow writes it (with this view's prefix): for messages. */
+  name(name: string): string {
+    return this.prefix + name;
+  }
+
   raw(name: string): string {
-    return this.read(name).trim();
+    return this.read(this.name(name)).trim();
   }
 
   /** Whether the step gave this input: not empty, and not left at its default (a runner always passes those). */
   has(name: string): boolean {
     const value = this.raw(name);
     if (value === '') return false;
-    const fallback = this.defaults[name];
+    const fallback = this.defaults[this.name(name)];
     return fallback === undefined || fallback === null || value !== fallback.trim();
   }
 
   required(name: string): string {
     const v = this.raw(name);
-    if (!v) throw new ConfigurationError(`input '${name}' is required but was not supplied`);
+    if (!v) throw new ConfigurationError(`input '${this.name(name)}' is required but was not supplied`);
     return v;
   }
 
@@ -194,43 +210,43 @@ export class Inputs {
   }
 
   duration(name: string, fallback: string): number {
-    return parseDuration(name, this.raw(name) || fallback);
+    return parseDuration(this.name(name), this.raw(name) || fallback);
   }
 
   optionalDuration(name: string): number | undefined {
-    return parseOptionalDuration(name, this.raw(name));
+    return parseOptionalDuration(this.name(name), this.raw(name));
   }
 
   boolean(name: string, fallback: boolean): boolean {
     const v = this.raw(name);
-    return v ? parseBoolean(name, v) : fallback;
+    return v ? parseBoolean(this.name(name), v) : fallback;
   }
 
   integer(name: string, fallback: number, min: number, max: number): number {
     const v = this.raw(name);
-    return v ? parseInteger(name, v, min, max) : fallback;
+    return v ? parseInteger(this.name(name), v, min, max) : fallback;
   }
 
   enum<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
     const v = this.raw(name);
-    return v ? parseEnum(name, v, allowed) : fallback;
+    return v ? parseEnum(this.name(name), v, allowed) : fallback;
   }
 
   list(name: string, options?: { commas?: boolean }): string[] {
-    return parseList(this.read(name), options);
+    return parseList(this.read(this.name(name)), options);
   }
 
   url(name: string, protocols?: readonly string[]): URL | undefined {
     const v = this.raw(name);
-    return v ? parseUrl(name, v, protocols) : undefined;
+    return v ? parseUrl(this.name(name), v, protocols) : undefined;
   }
 
   yaml(name: string): unknown {
-    const v = this.read(name);
-    return v.trim() ? parseYamlBlock(name, v) : undefined;
+    const v = this.read(this.name(name));
+    return v.trim() ? parseYamlBlock(this.name(name), v) : undefined;
   }
 
   stringMap(name: string): Record<string, string> {
-    return parseStringMap(name, this.read(name));
+    return parseStringMap(this.name(name), this.read(this.name(name)));
   }
 }

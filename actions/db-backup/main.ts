@@ -2,7 +2,7 @@ import * as core from '@actions/core';
 import { backup } from '../../src/backup/backup.js';
 import { parseBackupConfig } from '../../src/backup/config.js';
 import { renderBackupSummary } from '../../src/backup/summary.js';
-import { parseDestination } from '../../src/storage/index.js';
+import { openStore } from '../../src/storage/index.js';
 import { cancelOnSignals } from '../../src/util/signals.js';
 import { runAction } from '../common/run.js';
 import { pgClientResolver } from '../common/pg-client.js';
@@ -10,14 +10,14 @@ import { pgClientResolver } from '../common/pg-client.js';
 await runAction('db-backup', async (ctx) => {
   const config = parseBackupConfig(ctx.inputs);
   const { tempDir } = ctx;
-  const destination = parseDestination('destination', config.destination, config.s3, { tempDir });
+  const { store, prefix } = openStore(config.destination, { tempDir, logger: ctx.logger });
 
   const cancel = cancelOnSignals(ctx.logger, 'the backup');
   const result = await backup({
     ...config,
     signal: cancel.signal,
-    store: destination.store,
-    prefix: destination.prefix,
+    store,
+    prefix,
     resolveClient: pgClientResolver(config.pgClient, ctx.logger),
     tempDir,
     logger: ctx.logger,

@@ -11,7 +11,7 @@ import {
   renderRestoreSummary,
 } from '../../src/backup/restore-summary.js';
 import { ConfigurationError, ExternalError } from '../../src/errors.js';
-import { parseDestination } from '../../src/storage/index.js';
+import { openOptionalStore } from '../../src/storage/index.js';
 import { cancelOnSignals } from '../../src/util/signals.js';
 import { type ActionContext, runAction } from '../common/run.js';
 import { pgClientResolver } from '../common/pg-client.js';
@@ -23,10 +23,8 @@ await runAction('db-restore', async (ctx) => {
   // Mode clean replaces database-url's database: the backup must be of it (or allow-other-database); mode status
   // with a database-url checks the backups of that database.
   const located = await locateBackup(
-    'source',
     config.source,
-    config.s3,
-    { tempDir },
+    { tempDir, logger: ctx.logger },
     {
       database: config.mode === 'clean' || config.mode === 'status' ? config.target?.database : undefined,
       allowOtherDatabase: config.allowOtherDatabase,
@@ -49,11 +47,14 @@ await runAction('db-restore', async (ctx) => {
   }
   const target = config.target!;
   const preRestore =
-    config.mode !== 'clean' || config.preRestoreBackup === 'off'
-      ? undefined
-      : config.preRestoreBackup
-        ? parseDestination('pre-restore-backup', config.preRestoreBackup, config.s3, { tempDir })
-        : { store: located.store, prefix: `${located.prefix}pre-restore/` };
+    config.mode === 'clean'
+      ? openOptionalStore(
+          config.preRestoreBackup,
+          { tempDir, logger: ctx.logger },
+          () => ({ store: located.store, prefix: `${located.prefix}pre-restore/` }),
+          'pre-restore-backup',
+        )
+      : undefined;
 
   const cancel = cancelOnSignals(ctx.logger, 'the restore');
   const result = await restore({

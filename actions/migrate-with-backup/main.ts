@@ -5,7 +5,7 @@ import { ConfigurationError, ExternalError } from '../../src/errors.js';
 import { parseMigrateConfig } from '../../src/migrate/config.js';
 import { migrate } from '../../src/migrate/migrate.js';
 import { renderMigrateSummary } from '../../src/migrate/summary.js';
-import { createFileStore, parseDestination } from '../../src/storage/index.js';
+import { createFileStore, openOptionalStore } from '../../src/storage/index.js';
 import { cancelOnSignals } from '../../src/util/signals.js';
 import { type ActionContext, runAction } from '../common/run.js';
 import { pgClientResolver } from '../common/pg-client.js';
@@ -27,12 +27,12 @@ async function migrateStep(ctx: ActionContext): Promise<void> {
   const config = parseMigrateConfig(ctx.inputs, cwd);
   const { tempDir } = ctx;
   const defaultDir = path.join(tempDir, 'opskit-migration-backups');
-  const backupTo =
-    config.backupDestination === 'none'
-      ? undefined
-      : config.backupDestination
-        ? parseDestination('backup-destination', config.backupDestination, config.s3, { tempDir })
-        : { store: createFileStore(defaultDir), prefix: '' };
+  const backupTo = openOptionalStore(
+    config.backupDestination,
+    { tempDir, logger: ctx.logger },
+    () => ({ store: createFileStore(defaultDir), prefix: '' }),
+    'backup-destination',
+  );
 
   const cancel = cancelOnSignals(ctx.logger, 'the migration');
   const result = await migrate({
@@ -48,7 +48,7 @@ async function migrateStep(ctx: ActionContext): Promise<void> {
     logger: ctx.logger,
   });
 
-  if (result.backup && !config.backupDestination) {
+  if (result.backup && config.backupDestination === 'default') {
     await uploadBackupArtifact(defaultDir, result.backup, ctx.logger, {
       allowPlaintext: config.allowPlaintextArtifact,
     });

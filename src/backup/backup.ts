@@ -22,27 +22,20 @@ import { Interrupted, interruption, throwIfInterrupted } from '../util/signals.j
 import { OPSKIT_VERSION } from '../version.js';
 import { streamProducer, writeArchive, type WrittenArchive } from './archive.js';
 import { startArchiveCheck } from './check.js';
-import { COMPRESSION_EXTENSION, type Compression } from './compression.js';
+import { COMPRESSION_EXTENSION } from './compression.js';
 import { type Encryption, encryptionRecord, type DecryptionKeys } from './encryption.js';
 import { type BackupManifest, MANIFEST_SUFFIX } from './manifest.js';
 import { materializeArchive } from './materialize.js';
 import { compactTimestamp, renderName, seriesName } from './names.js';
-import { type RetentionPolicy, applyRetention as retainSeries } from './retention.js';
+import { applyRetention as retainSeries } from './retention.js';
+import type { BackupConfig } from './config.js';
 import { type VerifyMode, verifyChecksum } from './verify.js';
 
-export interface BackupOptions {
-  source: { engine: 'postgres'; conn: PgConnection } | { engine: 'redis'; conn: RedisConnection };
+/** What runs the backup, besides the settings of its config (parseBackupConfig). */
+export interface BackupServices {
   store: Store;
   prefix: string;
-  nameTemplate: string;
-  format: DumpFormat;
-  jobs: number;
-  compression: Compression;
-  encryption: Encryption;
-  verify: VerifyMode;
-  retention?: RetentionPolicy;
   resolveClient(serverMajor: number): Promise<PgClient>;
-  extraArgs: string[];
   tempDir: string;
   logger: Logger;
   now?: Date;
@@ -55,6 +48,9 @@ export interface BackupOptions {
    */
   signal?: AbortSignal;
 }
+
+/** The backup's settings come from its config, without the parts the action turns into services. */
+export type BackupOptions = Omit<BackupConfig, 'destination' | 'pgClient'> & BackupServices;
 
 export interface BackupResult {
   uri: string;

@@ -8,6 +8,14 @@ import { type RedisConnection, parseRedisUrl } from '../redis/redis.js';
 import { type Compression, parseCompression, resolveCompression } from './compression.js';
 import { type Encryption, encryptionFromInputs } from './encryption.js';
 import { ALLOW_PLAINTEXT_INPUT, requireEncryptedArtifact } from './plaintext-artifact.js';
+import {
+  type DestinationSpec,
+  type OptionalDestination,
+  parseDestinationSpec,
+  parseOptionalDestination,
+  parseS3Settings,
+} from '../storage/destination.js';
+import { type BackupRef, parseBackupRef } from './locate.js';
 import { type RetentionPolicy, parseRetention } from './retention.js';
 import type { VerifyMode } from './verify.js';
 
@@ -16,30 +24,6 @@ export type Source = { engine: 'postgres'; conn: PgConnection } | { engine: 'red
 export function parseSource(input: string, raw: string): Source {
   if (/^rediss?:\/\//i.test(raw.trim())) return { engine: 'redis', conn: parseRedisUrl(input, raw) };
   return { engine: 'postgres', conn: parsePgUrl(input, raw) };
-}
-
-export interface S3Settings {
-  endpoint?: string;
-  region?: string;
-  forcePathStyle?: boolean;
-  credentials?: { accessKeyId: string; secretAccessKey: string };
-}
-
-export function parseS3Settings(inputs: Inputs): S3Settings {
-  const id = inputs.raw('aws-access-key-id');
-  const secret = inputs.raw('aws-secret-access-key');
-  if (Boolean(id) !== Boolean(secret)) {
-    throw new ConfigurationError(
-      "inputs 'aws-access-key-id' and 'aws-secret-access-key' go together: give both or neither",
-    );
-  }
-  const endpoint = inputs.url('s3-endpoint');
-  return {
-    endpoint: endpoint?.toString().replace(/\/$/, ''),
-    region: inputs.string('s3-region') || undefined,
-    forcePathStyle: inputs.has('s3-force-path-style') ? inputs.boolean('s3-force-path-style', false) : undefined,
-    credentials: id ? { accessKeyId: id, secretAccessKey: secret } : undefined,
-  };
 }
 
 /** pg_dump options opskit sets itself; extra-args may not change them, however abbreviated or grouped. */
@@ -77,7 +61,7 @@ export function reservedPgDumpArg(arg: string): boolean {
 
 export interface BackupConfig {
   source: Source;
-  destination: string;
+  destination: DestinationSpec;
   nameTemplate: string;
   format: DumpFormat;
   jobs: number;
@@ -87,12 +71,11 @@ export interface BackupConfig {
   retention?: RetentionPolicy;
   pgClient: PgClientSpec;
   extraArgs: string[];
-  s3: S3Settings;
 }
 
 export function parseBackupConfig(inputs: Inputs): BackupConfig {
   const source = parseSource('database-url', inputs.required('database-url'));
-  const destination = inputs.required('destination');
+  const destination = parseDestinationSpec('destination', inputs.required('destination'), parseS3Settings(inputs));
   const format = inputs.enum('format', ['custom', 'directory', 'plain'] as const, 'custom');
   const jobs = inputs.integer('jobs', 1, 1, 64);
   if (jobs > 1 && format !== 'directory') {
@@ -148,14 +131,13 @@ export function parseBackupConfig(inputs: Inputs): BackupConfig {
     retention: parseRetention('retention', inputs.raw('retention')),
     pgClient: parsePgClientSpec('pg-client', inputs.raw('pg-client') || 'auto', inputs.raw('pg-bin-dir')),
     extraArgs,
-    s3: parseS3Settings(inputs),
   };
 }
 
 export interface RestoreConfig {
   /** The server (and for mode clean, the database) restored to; mode status may go without. */
   target?: PgConnection;
-  source: string;
+  source: BackupRef;
   /** status: find the backup and check it (max-age, archive present) without touching any database. */
   mode: 'new-database' | 'clean' | 'status';
   /** Refuse a backup older than this (mode status: fail when the newest is older: the RPO check). */
@@ -164,8 +146,8 @@ export interface RestoreConfig {
   targetDirectory?: string;
   targetDatabase?: string;
   confirm?: string;
-  /** undefined: next to the source, in pre-restore/; 'off': none. */
-  preRestoreBackup?: string;
+  /** default: next to the source, in pre-restore/. */
+  preRestoreBackup: OptionalDestination;
   jobs: number;
   identities: string[];
   passphrase?: string;
@@ -175,7 +157,6 @@ export interface RestoreConfig {
   /** mode clean: keep `<db>__opskit_previous` after the swap. */
   keepPrevious: boolean;
   pgClient: PgClientSpec;
-  s3: S3Settings;
 }
 
 export function parseRestoreConfig(inputs: Inputs): RestoreConfig {
@@ -189,7 +170,8 @@ export function parseRestoreConfig(inputs: Inputs): RestoreConfig {
     (mode === 'status' || targetDirectory) && !inputs.has('database-url')
       ? undefined
       : parsePgUrl('database-url', inputs.required('database-url'));
-  const source = inputs.required('source');
+  const s3 = parseS3Settings(inputs);
+  const source = parseBackupRef('source', inputs.required('source'), s3);
   const drill = inputs.boolean('drill', false);
   if (drill && mode === 'status')
     throw new ConfigurationError("inputs 'drill' and 'mode': mode status restores nothing; a drill restores");
@@ -216,7 +198,7 @@ export function parseRestoreConfig(inputs: Inputs): RestoreConfig {
     throw new ConfigurationError(
       "input 'allow-other-database' is for mode clean (where the backup replaces the database named in database-url); a new database may be restored from any backup",
     );
-  const pre = inputs.raw('pre-restore-backup');
+  const preRestoreBackup = parseOptionalDestination('pre-restore-backup', inputs.raw('pre-restore-backup'), s3);
   const keepPrevious = inputs.boolean('keep-previous', false);
   if (keepPrevious && mode !== 'clean')
     throw new ConfigurationError(
@@ -230,7 +212,7 @@ export function parseRestoreConfig(inputs: Inputs): RestoreConfig {
     targetDirectory,
     targetDatabase,
     confirm: inputs.string('confirm') || undefined,
-    preRestoreBackup: /^(off|none|false)$/i.test(pre) ? 'off' : pre || undefined,
+    preRestoreBackup,
     jobs: inputs.integer('jobs', 1, 1, 64),
     identities: inputs.list('decrypt-with', { commas: false }),
     passphrase: inputs.raw('encryption-passphrase') || undefined,
@@ -238,6 +220,5 @@ export function parseRestoreConfig(inputs: Inputs): RestoreConfig {
     allowOtherDatabase,
     keepPrevious,
     pgClient: parsePgClientSpec('pg-client', inputs.raw('pg-client') || 'auto', inputs.raw('pg-bin-dir')),
-    s3: parseS3Settings(inputs),
   };
 }

@@ -15,13 +15,23 @@
  */
 import path from 'node:path';
 import { ConfigurationError } from '../errors.js';
-import { type DestinationContext, type S3ConnectionOptions, parseDestination } from '../storage/index.js';
-import type { Store } from '../storage/types.js';
+import { type DestinationSpec, type StoreContext, openStore, parseDestinationSpec } from '../storage/destination.js';
+import type { S3Settings, Store } from '../storage/types.js';
 import { ARCHIVE_EXT, type BackupManifest, MANIFEST_SUFFIX, parseManifest } from './manifest.js';
 import { seriesHead } from './names.js';
 import { type FolderBackup, listFolder, readText } from './series.js';
 
 export { readText };
+
+/** A backup as the `source` input names it, checked (parseBackupRef) but not yet looked up. */
+export interface BackupRef {
+  /** The input it came from, for messages. */
+  input: string;
+  /** The folder holding the backup. */
+  folder: DestinationSpec;
+  /** The newest of a series (`head`: the series' literal head, '' for any), or one manifest by name. */
+  pick: { latest: string } | { manifest: string };
+}
 
 export interface LocatedBackup {
   store: Store;
@@ -39,13 +49,7 @@ export interface BackupExpectation {
   allowOtherDatabase?: boolean;
 }
 
-export async function locateBackup(
-  input: string,
-  raw: string,
-  s3: S3ConnectionOptions,
-  ctx: DestinationContext,
-  expected: BackupExpectation = {},
-): Promise<LocatedBackup> {
+export function parseBackupRef(input: string, raw: string, s3: S3Settings = {}): BackupRef {
   const text = raw.trim().replace(/\/+$/, '');
   const cut = text.lastIndexOf('/');
   if (cut < 0 || text === 'artifact') {
@@ -53,21 +57,28 @@ export async function locateBackup(
       `input '${input}': expected the URI of a backup (its archive or manifest), or a folder ending in /latest, like s3://bucket/nightly/latest`,
     );
   }
-  const folder = text.slice(0, cut + 1);
+  const folder = parseDestinationSpec(input, text.slice(0, cut + 1), s3);
   const base = text.slice(cut + 1);
-  const { store, prefix } = parseDestination(input, folder, s3, ctx);
-  let manifestKey: string;
-  if (base.endsWith('latest')) {
-    manifestKey = await newestManifest(store, prefix, base.slice(0, -'latest'.length), input, expected);
-  } else if (base.endsWith(MANIFEST_SUFFIX)) {
-    manifestKey = prefix + base;
-  } else if (ARCHIVE_EXT.test(base)) {
-    manifestKey = prefix + base.replace(ARCHIVE_EXT, '') + MANIFEST_SUFFIX;
-  } else {
-    throw new ConfigurationError(
-      `input '${input}': '${base}' is neither a backup archive (.dump, .sql, .tar, .rdb, with .zst/.gz/.lz4/.age) nor a manifest, nor ends in latest`,
-    );
-  }
+  if (base.endsWith('latest')) return { input, folder, pick: { latest: base.slice(0, -'latest'.length) } };
+  if (base.endsWith(MANIFEST_SUFFIX)) return { input, folder, pick: { manifest: base } };
+  if (ARCHIVE_EXT.test(base))
+    return { input, folder, pick: { manifest: base.replace(ARCHIVE_EXT, '') + MANIFEST_SUFFIX } };
+  throw new ConfigurationError(
+    `input '${input}': '${base}' is neither a backup archive (.dump, .sql, .tar, .rdb, with .zst/.gz/.lz4/.age) nor a manifest, nor ends in latest`,
+  );
+}
+
+export async function locateBackup(
+  ref: BackupRef,
+  ctx: StoreContext,
+  expected: BackupExpectation = {},
+): Promise<LocatedBackup> {
+  const { input } = ref;
+  const { store, prefix } = openStore(ref.folder, ctx, input);
+  const manifestKey =
+    'latest' in ref.pick
+      ? await newestManifest(store, prefix, ref.pick.latest, input, expected)
+      : prefix + ref.pick.manifest;
   if (!(await store.exists(manifestKey))) {
     throw new ConfigurationError(
       `input '${input}': no manifest at ${store.uri(manifestKey)}; opskit writes it only once a backup is verified, so this backup is missing, unverified or not from opskit`,

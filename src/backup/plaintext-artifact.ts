@@ -5,16 +5,12 @@
  * (`allow-plaintext-artifact: true`).
  */
 import { ConfigurationError } from '../errors.js';
-
-/** `artifact` or `artifact://<name>[/prefix]` (the destinations storage/index.ts turns into an artifact store). */
-export function isArtifactDestination(raw: string): boolean {
-  return /^artifact(?::\/\/.*)?$/i.test(raw.trim());
-}
+import { type DestinationSpec, type OptionalDestination, describeDestination } from '../storage/destination.js';
 
 export interface PlaintextArtifactCheck {
-  /** The destination input (`destination`, `backup-destination`) and its value. */
+  /** The destination input (`destination`, `backup-destination`) and what it says. */
   input: string;
-  destination: string;
+  destination: OptionalDestination | DestinationSpec;
   /** Whether the backup is encrypted before it is stored. */
   encrypted: boolean;
   /** `allow-plaintext-artifact`. */
@@ -27,8 +23,9 @@ export const ALLOW_PLAINTEXT_INPUT = 'allow-plaintext-artifact';
 
 /** ConfigurationError naming the inputs when an unencrypted backup would go to an artifact without permission. */
 export function requireEncryptedArtifact(check: PlaintextArtifactCheck): void {
-  if (!isArtifactDestination(check.destination) || check.encrypted || check.allowPlaintext) return;
-  const why = `input '${check.input}': ${check.destination.trim()} would store the database unencrypted as a workflow artifact, which anyone with read access to the repository can download`;
+  const d = check.destination;
+  if (typeof d === 'string' || d.kind !== 'artifact' || check.encrypted || check.allowPlaintext) return;
+  const why = `input '${check.input}': ${describeDestination(d)} would store the database unencrypted as a workflow artifact, which anyone with read access to the repository can download`;
   const fix =
     check.encryptionInputs.length > 0
       ? `set ${check.encryptionInputs.join(' or ')} to encrypt it, or ${ALLOW_PLAINTEXT_INPUT}: true to keep it in plaintext anyway`

@@ -4,16 +4,18 @@ import { parseCompression, resolveCompression, type Compression } from '../backu
 import { ALLOW_PLAINTEXT_INPUT, requireEncryptedArtifact } from '../backup/plaintext-artifact.js';
 import { ConfigurationError } from '../errors.js';
 import { type Severity, SEVERITIES } from '../incident/types.js';
-import { Inputs } from '../inputs.js';
+import type { Inputs } from '../inputs.js';
 import { type PgClientSpec, parsePgClientSpec } from '../postgres/client.js';
 import { type PgConnection, parsePgUrl } from '../postgres/connection.js';
 import { parseSmokeOptions } from '../smoke/config.js';
 import type { SmokeOptions } from '../smoke/types.js';
+import { type DestinationSpec, parseOptionalDestination, parseS3Settings } from '../storage/destination.js';
 
 export interface ChecklistConfig {
   database?: {
     conn: PgConnection;
-    backupDestination?: string;
+    /** default: a directory under RUNNER_TEMP. The checklist always backs up before it migrates: no none. */
+    backupDestination: DestinationSpec | 'default';
     compression: Compression;
     pgClient: PgClientSpec;
     migrationsDir?: string;
@@ -34,6 +36,11 @@ const PART_INPUTS = {
     on: "input 'database-url'",
     inputs: [
       'backup-destination',
+      's3-endpoint',
+      's3-region',
+      's3-force-path-style',
+      'aws-access-key-id',
+      'aws-secret-access-key',
       'migrations-dir',
       'compression',
       'pg-client',
@@ -56,8 +63,17 @@ const PART_INPUTS = {
 export function parseChecklistConfig(inputs: Inputs, cwd: string): ChecklistConfig {
   const environment = inputs.string('environment', 'production');
   const dir = inputs.raw('migrations-dir');
+  const backupDestination = parseOptionalDestination(
+    'backup-destination',
+    inputs.raw('backup-destination'),
+    parseS3Settings(inputs),
+  );
+  if (backupDestination === 'none')
+    throw new ConfigurationError(
+      "input 'backup-destination': the checklist always takes a backup before it migrates, so none is not accepted; leave it empty for a directory under RUNNER_TEMP, or give a path or s3:// URL",
+    );
   const databaseParts = {
-    backupDestination: inputs.raw('backup-destination') || undefined,
+    backupDestination,
     compression: resolveCompression(parseCompression('compression', inputs.raw('compression') || 'auto')),
     pgClient: parsePgClientSpec('pg-client', inputs.raw('pg-client') || 'auto', inputs.raw('pg-bin-dir')),
     migrationsDir: dir ? path.resolve(cwd, dir) : undefined,
@@ -68,7 +84,7 @@ export function parseChecklistConfig(inputs: Inputs, cwd: string): ChecklistConf
   // The checklist's backup is not encrypted: as an artifact, anyone who can read the repository could download it.
   requireEncryptedArtifact({
     input: 'backup-destination',
-    destination: inputs.raw('backup-destination'),
+    destination: backupDestination,
     encrypted: false,
     allowPlaintext: inputs.boolean(ALLOW_PLAINTEXT_INPUT, false),
     encryptionInputs: [],
@@ -97,7 +113,8 @@ export function parseChecklistConfig(inputs: Inputs, cwd: string): ChecklistConf
       : undefined;
 
   const smokeOn = inputs.has('smoke-url') || inputs.has('smoke-checks');
-  const smoke = smokeOn ? parseSmoke(inputs) : undefined;
+  // The smoke-test action's parser, over the smoke-* inputs: its errors name them (smoke-timeout).
+  const smoke = smokeOn ? parseSmokeOptions(inputs.withPrefix('smoke-')) : undefined;
 
   const token = inputs.raw('github-token');
   const githubParts = {
@@ -121,23 +138,4 @@ export function parseChecklistConfig(inputs: Inputs, cwd: string): ChecklistConf
     );
   }
   return { database, render, smoke, github, environment };
-}
-
-/** The smoke-test parser reads `url`, `checks`, `timeout`…: map the root action's smoke-* inputs onto those names (and back in messages). */
-function parseSmoke(inputs: Inputs): SmokeOptions {
-  const names: Record<string, string> = {
-    url: 'smoke-url',
-    checks: 'smoke-checks',
-    'base-url': 'smoke-base-url',
-    timeout: 'smoke-timeout',
-    headers: 'smoke-headers',
-  };
-  try {
-    return parseSmokeOptions(new Inputs((name) => (names[name] ? inputs.raw(names[name]) : '')));
-  } catch (err) {
-    if (!(err instanceof ConfigurationError)) throw err;
-    throw new ConfigurationError(
-      err.message.replace(/input '(url|checks|base-url|timeout|headers)/g, "input 'smoke-$1"),
-    );
-  }
 }

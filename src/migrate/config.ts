@@ -1,15 +1,17 @@
 /** migrate-with-backup inputs → typed options, all checked before anything runs. */
 import path from 'node:path';
-import { parseS3Settings, type S3Settings } from '../backup/config.js';
 import { type Compression, parseCompression, resolveCompression } from '../backup/compression.js';
 import { ALLOW_PLAINTEXT_INPUT, requireEncryptedArtifact } from '../backup/plaintext-artifact.js';
 import { ConfigurationError } from '../errors.js';
 import type { Inputs } from '../inputs.js';
 import { type PgClientSpec, parsePgClientSpec } from '../postgres/client.js';
 import { type PgConnection, parsePgUrl } from '../postgres/connection.js';
-import type { OnFailure } from './migrate.js';
+import { type OptionalDestination, parseOptionalDestination, parseS3Settings } from '../storage/destination.js';
 import { parseCommand } from './command.js';
 import type { ExternalTool } from './tools.js';
+
+/** What a failed migration leaves: the database put back from the backup, its down SQL run, or as it is. */
+export type OnFailure = 'restore' | 'down' | 'keep';
 
 export interface MigrateConfig {
   conn: PgConnection;
@@ -20,8 +22,8 @@ export interface MigrateConfig {
   rollbackDir?: string;
   /** Roll the database back to this version (the down SQL of every newer applied migration, newest first). */
   migrateTo?: string;
-  /** undefined: the default (a file under RUNNER_TEMP); 'none': no backup. */
-  backupDestination?: string;
+  /** default: a file under RUNNER_TEMP, kept as a workflow artifact; none: no backup (on-failure keep only). */
+  backupDestination: OptionalDestination;
   /** The default backup may be kept as a workflow artifact although it is not encrypted. */
   allowPlaintextArtifact: boolean;
   compression: Compression;
@@ -34,7 +36,6 @@ export interface MigrateConfig {
   statementTimeoutMs?: number;
   waitForLockMs: number;
   pgClient: PgClientSpec;
-  s3: S3Settings;
 }
 
 export function parseMigrateConfig(inputs: Inputs, cwd: string): MigrateConfig {
@@ -43,9 +44,12 @@ export function parseMigrateConfig(inputs: Inputs, cwd: string): MigrateConfig {
   const command = inputs.has('command') ? parseCommand('command', inputs.raw('command')) : undefined;
   if (tool === 'command' && !command) throw new ConfigurationError("input 'command' is required with tool: command");
   const onFailure = inputs.enum('on-failure', ['restore', 'down', 'keep'] as const, 'restore');
-  const rawDest = inputs.raw('backup-destination');
-  const none = /^none$/i.test(rawDest);
-  if (none && onFailure !== 'keep') {
+  const backupDestination = parseOptionalDestination(
+    'backup-destination',
+    inputs.raw('backup-destination'),
+    parseS3Settings(inputs),
+  );
+  if (backupDestination === 'none' && onFailure !== 'keep') {
     throw new ConfigurationError(
       `input 'backup-destination': none is accepted only with on-failure: keep (on-failure is ${onFailure}, which needs a backup or down files to put the database back)`,
     );
@@ -59,7 +63,7 @@ export function parseMigrateConfig(inputs: Inputs, cwd: string): MigrateConfig {
   // The pre-migration backup is not encrypted (it is read back to restore on failure).
   requireEncryptedArtifact({
     input: 'backup-destination',
-    destination: rawDest,
+    destination: backupDestination,
     encrypted: false,
     allowPlaintext: allowPlaintextArtifact,
     encryptionInputs: [],
@@ -86,7 +90,7 @@ export function parseMigrateConfig(inputs: Inputs, cwd: string): MigrateConfig {
     migrationsDir,
     rollbackDir,
     migrateTo,
-    backupDestination: none ? 'none' : rawDest || undefined,
+    backupDestination,
     allowPlaintextArtifact,
     compression: resolveCompression(parseCompression('compression', inputs.raw('compression'))),
     onFailure,
@@ -98,6 +102,5 @@ export function parseMigrateConfig(inputs: Inputs, cwd: string): MigrateConfig {
     statementTimeoutMs: inputs.optionalDuration('statement-timeout'),
     waitForLockMs: inputs.duration('wait-for-lock', '10m'),
     pgClient: parsePgClientSpec('pg-client', inputs.raw('pg-client') || 'auto', inputs.raw('pg-bin-dir')),
-    s3: parseS3Settings(inputs),
   };
 }

@@ -4,7 +4,6 @@
  */
 import type pg from 'pg';
 import { type BackupResult, backup } from '../backup/backup.js';
-import type { Compression } from '../backup/compression.js';
 import { restore } from '../backup/restore.js';
 import { ConfigurationError, ExternalError, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -19,35 +18,20 @@ import { type MigrationFile, compareVersions, readMigrations } from './files.js'
 import { acquireLock, readHistory, releaseLock } from './history.js';
 import { type LintFinding, lintSql } from './lint.js';
 import { MigrationFailure, applyMigration, revertMigration } from './sql-runner.js';
+import type { MigrateConfig, OnFailure } from './config.js';
 import { type ExternalTool, toolPlan } from './tools.js';
 
 export type Outcome =
   'applied' | 'rolled-back' | 'nothing-to-do' | 'dry-run' | 'failed-restored' | 'failed-rolled-back' | 'failed';
-export type OnFailure = 'restore' | 'down' | 'keep';
+export type { OnFailure };
 
-export interface MigrateOptions {
-  conn: PgConnection;
-  tool: 'sql' | ExternalTool;
-  command?: string[];
-  migrationsDir: string;
-  /** Down SQL in a folder of its own (`rollback/<version>_<name>.sql`), instead of `.down.sql` files. */
-  rollbackDir?: string;
-  /** Roll back (newest first, with their down SQL) every applied migration newer than this version. */
-  migrateTo?: string;
+/** What runs the migration, besides the settings of its config (parseMigrateConfig). */
+export interface MigrateServices {
   cwd: string;
   /** undefined: no backup (only with on-failure keep). */
   backupTo?: { store: Store; prefix: string };
   /** A verified backup already taken in `backupTo` just before (the deploy checklist): used instead of a new one. */
   existingBackup?: BackupResult;
-  compression: Compression;
-  onFailure: OnFailure;
-  dryRun: boolean;
-  lint: 'error' | 'warn' | 'off';
-  allowDestructive: boolean;
-  allowOutOfOrder: boolean;
-  lockTimeoutMs: number;
-  statementTimeoutMs?: number;
-  waitForLockMs: number;
   appliedBy: string;
   resolveClient(serverMajor: number): Promise<PgClient>;
   tempDir: string;
@@ -65,6 +49,10 @@ export interface MigrateOptions {
    */
   aroundRestore?<T>(restore: () => Promise<T>): Promise<T>;
 }
+
+/** The migration's settings come from its config, without the parts the action turns into services. */
+export type MigrateOptions = Omit<MigrateConfig, 'backupDestination' | 'allowPlaintextArtifact' | 'pgClient'> &
+  MigrateServices;
 
 export interface MigrateResult {
   outcome: Outcome;

@@ -33,7 +33,7 @@ export async function dropDatabase(admin: pg.Client, name: string): Promise<void
   await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
 }
 
-export interface RestoreOptions {
+export interface ArchiveRestoreOptions {
   target: PgConnection;
   client: PgClient;
   path: string;
@@ -43,7 +43,7 @@ export interface RestoreOptions {
   signal?: AbortSignal;
 }
 
-export async function restoreArchive(o: RestoreOptions): Promise<void> {
+export async function restoreArchive(o: ArchiveRestoreOptions): Promise<void> {
   const secrets = [o.target.password];
   if (o.format === 'plain') {
     await spawnTool(

@@ -1,7 +1,18 @@
 /** deploy-render inputs → typed options, checked before any request. */
 import { ConfigurationError, inputError } from '../errors.js';
 import type { Inputs } from '../inputs.js';
-import type { RenderAction } from './deploy.js';
+
+export const RENDER_ACTIONS = [
+  'deploy',
+  'rollback',
+  'status',
+  'cancel',
+  'suspend',
+  'resume',
+  'restart',
+  'scale',
+] as const;
+export type RenderAction = (typeof RENDER_ACTIONS)[number];
 
 export interface RenderConfig {
   apiKey?: string;
@@ -21,14 +32,13 @@ export interface RenderConfig {
   rollbackOnFailure: boolean;
   resumeIfSuspended: boolean;
   supersededIsFailure: boolean;
+  /** action status: fail unless the deploy is live and has been since at least this long ago (a soak). */
   liveForMs?: number;
   github?: { token: string; environment: string; environmentUrl?: string };
 }
 
-const ACTIONS = ['deploy', 'rollback', 'status', 'cancel', 'suspend', 'resume', 'restart', 'scale'] as const;
-
 export function parseRenderConfig(inputs: Inputs): RenderConfig {
-  const action = inputs.enum('action', ACTIONS, 'deploy');
+  const action = inputs.enum('action', RENDER_ACTIONS, 'deploy');
   const apiKey = inputs.raw('api-key') || undefined;
   const hook = inputs.url('deploy-hook-url', ['https:', 'http:']);
   let serviceId = inputs.raw('service-id') || undefined;

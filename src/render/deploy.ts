@@ -6,33 +6,24 @@ import { ConfigurationError, ExternalError, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { formatDuration, sleep } from '../util/time.js';
 import { RenderClient, RenderRequestError } from './client.js';
+import type { RenderAction, RenderConfig } from './config.js';
 import { type Deploy, FAILED, type Service } from './types.js';
 import { type TimelineEntry, waitForDeploy } from './wait.js';
 
-export type RenderAction = 'deploy' | 'rollback' | 'status' | 'cancel' | 'suspend' | 'resume' | 'restart' | 'scale';
+export type { RenderAction };
 
-export interface RenderOptions {
+/** What runs the Render call, besides the settings of its config (parseRenderConfig). */
+export interface RenderServices {
   client: RenderClient;
   service: { id?: string; name?: string };
-  action: RenderAction;
-  commit?: string;
-  imageUrl?: string;
-  clearCache: boolean;
-  deployHookUrl?: string;
-  deployId?: string;
-  instances?: number;
-  wait: boolean;
-  timeoutMs: number;
-  cancelOnTimeout: boolean;
-  rollbackOnFailure: boolean;
-  resumeIfSuspended: boolean;
-  supersededIsFailure: boolean;
-  /** action status: fail unless the deploy is live and has been since at least this long ago (a soak). */
-  liveForMs?: number;
   logger: Logger;
   /** Told when the deploy is known and when it ends (GitHub Deployment statuses). */
   events?: { started?(deployId: string, service?: Service): Promise<void>; rolledBack?(to: string): Promise<void> };
 }
+
+/** The call's settings come from deploy-render's config, without what becomes the client and the service. */
+export type RenderOptions = Omit<RenderConfig, 'apiKey' | 'apiUrl' | 'serviceId' | 'serviceName' | 'github'> &
+  RenderServices;
 
 export type Outcome = 'live' | 'failed' | 'timed-out' | 'superseded' | 'canceled' | 'triggered' | 'done';
 

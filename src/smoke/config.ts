@@ -34,23 +34,23 @@ export function parseSmokeOptions(inputs: Inputs): SmokeOptions {
   const rawChecks = inputs.yaml('checks');
   if (urls.length === 0 && rawChecks === undefined) {
     throw new ConfigurationError(
-      "input 'url' or 'checks' is required: give one or more URLs (one per line) or a YAML list of checks",
+      `input '${inputs.name('url')}' or '${inputs.name('checks')}' is required: give one or more URLs (one per line) or a YAML list of checks`,
     );
   }
 
   const checks: SmokeCheck[] = urls.map((u) => {
-    const url = parseUrl('url', u);
+    const url = parseUrl(inputs.name('url'), u);
     return {
       name: redactUrl(url.toString()),
       url,
       method: 'GET',
       headers: { ...commonHeaders },
-      expectStatus: parseStatusPattern('url', '2xx'),
+      expectStatus: parseStatusPattern(inputs.name('url'), '2xx'),
       expectJson: [],
     };
   });
-  if (rawChecks !== undefined) checks.push(...parseCheckList('checks', rawChecks, baseUrl, commonHeaders));
-  uniqueNames('checks', checks);
+  if (rawChecks !== undefined) checks.push(...parseCheckList(inputs.name('checks'), rawChecks, baseUrl, commonHeaders));
+  uniqueNames(inputs.name('checks'), checks);
 
   return {
     checks,

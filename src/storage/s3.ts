@@ -37,6 +37,7 @@ import {
   normalizePrefix,
   type PutOptions,
   type PutResult,
+  type S3Settings,
   type Store,
   type StoredObject,
 } from './types.js';
@@ -44,23 +45,12 @@ import {
 export const PART_SIZE = 8 * 1024 * 1024;
 export const QUEUE_SIZE = 4;
 
-export interface S3Credentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
-}
+export type { S3Credentials } from './types.js';
 
-export interface S3StoreOptions {
+export interface S3StoreOptions extends S3Settings {
   bucket: string;
   /** A key prefix inside the bucket that is the store's root (keys are relative to it). */
   prefix?: string;
-  /** For S3-compatible services: `https://minio.example.com:9000`. */
-  endpoint?: string;
-  /** Default: AWS_REGION / AWS_DEFAULT_REGION, else `us-east-1` with an endpoint, else the SDK's chain. */
-  region?: string;
-  /** Path-style URLs (`endpoint/bucket/key`), which most S3-compatible services need. */
-  forcePathStyle?: boolean;
-  credentials?: S3Credentials;
   /** Where a failure to clean up (abort a multipart upload) is reported. */
   logger?: Logger;
   /** Keys per ListObjectsV2 page (1–1000, default 1000). */

@@ -1,6 +1,23 @@
 /** Where backups live: a local directory, an S3-compatible bucket, or a workflow artifact. */
 import type { Readable } from 'node:stream';
 
+/** How to reach an S3-compatible service: parsed from the aws-* and s3-* inputs, passed as is to the S3 store. */
+export interface S3Settings {
+  /** For S3-compatible services: `https://minio.example.com:9000`. */
+  endpoint?: string;
+  /** Default: AWS_REGION / AWS_DEFAULT_REGION, else `us-east-1` with an endpoint, else the SDK's chain. */
+  region?: string;
+  /** Path-style URLs (`endpoint/bucket/key`), which most S3-compatible services need. */
+  forcePathStyle?: boolean;
+  credentials?: S3Credentials;
+}
+
+export interface S3Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
 export interface StoredObject {
   /** Key relative to the store's root (for S3: the object key; for files: the path under the root dir). */
   key: string;

@@ -9,7 +9,7 @@ import { readFileSync, readdirSync, utimesSync, writeFileSync, copyFileSync } fr
 import { CreateMultipartUploadCommand, ListMultipartUploadsCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import path from 'node:path';
 import { type BackupOptions, type BackupResult, backup } from '../../src/backup/backup.js';
-import { locateBackup } from '../../src/backup/locate.js';
+import { locateBackup, parseBackupRef } from '../../src/backup/locate.js';
 import { MANIFEST_SUFFIX } from '../../src/backup/manifest.js';
 import { compactTimestamp } from '../../src/backup/names.js';
 import { parseRetention } from '../../src/backup/retention.js';
@@ -93,9 +93,7 @@ function backupOf(
 const at = (minutes: number) => new Date(Date.UTC(2026, 10, 21, 2, minutes, 0));
 const locate = (source: string, expected = {}) =>
   locateBackup(
-    'source',
-    source,
-    { endpoint: s3.endpoint, forcePathStyle: true, credentials: s3Credentials() },
+    parseBackupRef('source', source, { endpoint: s3.endpoint, forcePathStyle: true, credentials: s3Credentials() }),
     { tempDir: dir.path },
     expected,
   );
@@ -176,12 +174,17 @@ describe('latest stays within one series of one database', () => {
     const top = await backupOf('billing', store, '', '{db}-{timestamp}', at(4));
     await backupOf('billing', store, 'pre-restore/', 'pre-restore-{db}-{timestamp}', at(5));
     await backupOf('billing', store, 'pre-restore/', '{db}-{timestamp}', at(6));
-    expect((await locateBackup('source', `${root}/latest`, {}, { tempDir: dir.path })).archiveKey).toBe(
+    expect((await locateBackup(parseBackupRef('source', `${root}/latest`), { tempDir: dir.path })).archiveKey).toBe(
       top.manifest.archive,
     );
     expect(
-      (await locateBackup('source', `${root}/billing-latest`, {}, { tempDir: dir.path }, { database: 'billing' }))
-        .archiveKey,
+      (
+        await locateBackup(
+          parseBackupRef('source', `${root}/billing-latest`),
+          { tempDir: dir.path },
+          { database: 'billing' },
+        )
+      ).archiveKey,
     ).toBe(top.manifest.archive);
   }, 60_000);
 
@@ -233,9 +236,9 @@ describe('latest stays within one series of one database', () => {
       delete m.series;
       writeFileSync(path.join(root, f), JSON.stringify(m));
     }
-    expect((await locateBackup('source', `${root}/billing-latest`, {}, { tempDir: dir.path })).archiveKey).toBe(
-      made[2]!.manifest.archive,
-    );
+    expect(
+      (await locateBackup(parseBackupRef('source', `${root}/billing-latest`), { tempDir: dir.path })).archiveKey,
+    ).toBe(made[2]!.manifest.archive);
     // Retention of billing-{timestamp} sees the old billing-{timestamp} backups, and not the pre-deploy one.
     const next = await backupOf('billing', store, '', '{db}-{timestamp}', at(13), {
       retention: parseRetention('retention', 'keep-last=1'),
@@ -296,7 +299,7 @@ describe('retention stays within its series', () => {
     }
     // What is left of the old backup is an archive alone, which latest never takes.
     expect(files(root)).toContain(old.manifest.archive);
-    expect((await locateBackup('source', `${root}/latest`, {}, { tempDir: dir.path })).archiveKey).not.toBe(
+    expect((await locateBackup(parseBackupRef('source', `${root}/latest`), { tempDir: dir.path })).archiveKey).not.toBe(
       old.manifest.archive,
     );
     // The next run removes it as an orphan: the interrupted run, a complete backup, started after it was

@@ -119,7 +119,7 @@ describe('db-backup', () => {
     );
     expect(run.code).toBe(1);
     expect(errorLine(run)).toBe(
-      "::error::db-backup failed: input 'destination': artifact://nightly would store the database unencrypted as a workflow artifact, which anyone with read access to the repository can download; set encrypt-to or encryption-passphrase to encrypt it, or allow-plaintext-artifact: true to keep it in plaintext anyway",
+      "::error::db-backup failed: input 'destination': artifact://nightly/ would store the database unencrypted as a workflow artifact, which anyone with read access to the repository can download; set encrypt-to or encryption-passphrase to encrypt it, or allow-plaintext-artifact: true to keep it in plaintext anyway",
     );
     expect(twirpCalls()).toEqual([]);
     expect(run.outputs.uri ?? '').toBe('');

@@ -15,7 +15,7 @@ import {
   type ArtifactApi,
 } from '../../src/storage/artifact.js';
 import { createFileStore } from '../../src/storage/file.js';
-import { joinKey, parseDestination } from '../../src/storage/index.js';
+import { joinKey, openStore, parseDestinationSpec, type S3Settings } from '../../src/storage/index.js';
 import { createS3Store, type S3Store, type S3StoreOptions } from '../../src/storage/s3.js';
 import type { Store } from '../../src/storage/types.js';
 import { freePort } from '../harness/ports.js';
@@ -482,11 +482,11 @@ describe('file store specifics', () => {
   });
 });
 
-describe('parseDestination', () => {
+describe('parseDestinationSpec and openStore', () => {
   const ctx = { tempDir: os.tmpdir() };
-  const s3opts = { endpoint: 'http://127.0.0.1:9', forcePathStyle: true };
-  const parse = (raw: string, opts: Parameters<typeof parseDestination>[2] = s3opts) =>
-    parseDestination('destination', raw, opts, ctx);
+  const s3opts: S3Settings = { endpoint: 'http://127.0.0.1:9', forcePathStyle: true };
+  const parse = (raw: string, opts: S3Settings = s3opts) =>
+    openStore(parseDestinationSpec('destination', raw, opts), ctx);
 
   it.each([
     ['s3://bucket/nightly', 's3', 'nightly/', 's3://bucket/nightly/'],

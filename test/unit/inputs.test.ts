@@ -135,3 +135,31 @@ describe('actions/common/specs.generated.ts', () => {
     expect(readFileSync(SPEC_FILE, 'utf8')).toBe(await generateSpecs());
   });
 });
+
+describe('Inputs.withPrefix', () => {
+  const inputs = new Inputs(
+    (name) => ({ 'smoke-timeout': '2m', 'smoke-url': 'https://app.example.com/health', timeout: '9s' })[name] ?? '',
+    { 'smoke-timeout': '5m', 'smoke-retry-interval': '2s' },
+  );
+  const smoke = inputs.withPrefix('smoke-');
+
+  it('reads the prefixed input under the name without the prefix', () => {
+    expect(smoke.duration('timeout', '1s')).toBe(120_000);
+    expect(smoke.list('url')).toEqual(['https://app.example.com/health']);
+    expect(smoke.raw('checks')).toBe('');
+    expect(smoke.name('timeout')).toBe('smoke-timeout');
+    expect(inputs.duration('timeout', '1s')).toBe(9_000);
+  });
+
+  it('names the prefixed input in every error', () => {
+    const bad = new Inputs((name) => (name === 'smoke-timeout' ? 'soon' : '')).withPrefix('smoke-');
+    expect(() => bad.duration('timeout', '5m')).toThrow(/^input 'smoke-timeout': expected a duration/);
+    expect(() => bad.required('checks')).toThrow("input 'smoke-checks' is required but was not supplied");
+  });
+
+  it('knows the prefixed inputs’ defaults: one left at its default was not given', () => {
+    const atDefault = new Inputs((name) => (name === 'smoke-timeout' ? '5m' : ''), { 'smoke-timeout': '5m' });
+    expect(atDefault.withPrefix('smoke-').has('timeout')).toBe(false);
+    expect(smoke.has('timeout')).toBe(true);
+  });
+});

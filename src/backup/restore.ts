@@ -132,19 +132,34 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
     const preRestoreEncryption = takePreRestore ? await encryptionLike(m.encryption, o.keys) : undefined;
     const like = clean && exists ? await databaseProperties(admin, name) : undefined;
 
-    const client = await o.resolveClient(m.tool.major ?? 0);
     const state = new RestoreState(name, side, clean, exists);
+    // While the archive is read back and checked, the client tools are found and the empty database the
+    // restore goes into is made (nothing is restored into it before the check has passed; a failure drops it).
+    const resolving = o.resolveClient(m.tool.major ?? 0);
+    const creating = (like ? createDatabaseLike(admin, side, like) : createDatabase(admin, side)).then(() => {
+      state.created = true;
+    });
     o.logger.info(`reading back ${from} and checking it against its manifest`);
     const tRead = performance.now();
-    const local = await materializeArchive(
-      { store: o.backup.store, key: o.backup.archiveKey },
-      m,
-      o.keys,
-      o.tempDir,
-      o.signal,
-    ).catch((err) => {
-      throw state.interrupted(o.signal) ?? err;
-    });
+    const settled = await Promise.allSettled([
+      materializeArchive({ store: o.backup.store, key: o.backup.archiveKey }, m, o.keys, o.tempDir, o.signal),
+      resolving,
+      creating,
+    ]);
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) {
+      if (settled[0].status === 'fulfilled') await settled[0].value.cleanup();
+      if (state.created) {
+        state.dropError = await dropDatabase(admin, side).then(
+          () => undefined,
+          (e: unknown) => errorMessage(e),
+        );
+        if (!state.dropError) state.created = false;
+      }
+      throw state.interrupted(o.signal) ?? (failed as PromiseRejectedResult).reason;
+    }
+    const local = (settled[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof materializeArchive>>>).value;
+    const client = (settled[1] as PromiseFulfilledResult<PgClient>).value;
     o.logger.info(`archive read back whole and its sha256 matches the manifest (${seconds(tRead)})`);
     const offsets = local.index?.offsets;
     if (offsets)
@@ -160,9 +175,6 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
       o.logger.info(
         `restoring into ${side}${clean ? ` (beside ${name}, swapped in once verified)` : ''} (${format === 'plain' ? 'psql' : `pg_restore --jobs=${o.jobs}`})`,
       );
-      if (like) await createDatabaseLike(admin, side, like);
-      else await createDatabase(admin, side);
-      state.created = true;
       await restoreArchive({
         target: o.target.withDatabase(side),
         client,

@@ -54,16 +54,23 @@ export async function dropAbandonedTempDatabases(
   logger: Logger,
   now: Date = new Date(),
 ): Promise<string[]> {
-  const r = await admin.query<{ name: string; in_use: boolean; held: boolean }>(
-    `SELECT d.datname AS name,
+  let r: pg.QueryResult<{ name: string; in_use: boolean; held: boolean }>;
+  try {
+    r = await admin.query<{ name: string; in_use: boolean; held: boolean }>(
+      `SELECT d.datname AS name,
             EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname) AS in_use,
             EXISTS (SELECT 1 FROM pg_locks l
                      WHERE l.locktype = 'advisory' AND l.objsubid = 2 AND l.classid::bigint = $1
                        AND l.objid::bigint = (hashtext(d.datname)::bigint & 4294967295)) AS held
        FROM pg_database d
       WHERE d.datname LIKE 'opskit\\_verify\\_%' OR d.datname LIKE 'opskit\\_drill\\_%'`,
-    [LOCK_SPACE],
-  );
+      [LOCK_SPACE],
+    );
+  } catch (err) {
+    // Looking for leftovers is a courtesy: never a reason to fail the run.
+    logger.warning(`could not look for temp databases a killed run left: ${errorMessage(err)}`);
+    return [];
+  }
   const dropped: string[] = [];
   for (const { name, in_use, held } of r.rows) {
     const created = tempDatabaseCreated(name);

@@ -25,7 +25,7 @@ import {
 } from './db-backup.js';
 import { isMain, ms, node24, ratio, root, table } from './lib.js';
 import { benchBlueGreen, blueGreenTable } from './blue-green.js';
-import { benchCleanRestore, cleanGoalRow, cleanMethod, cleanSection } from './clean-restore.js';
+import { benchCleanRestore, cleanGoalRows, cleanMethod, cleanSection } from './clean-restore.js';
 import {
   benchMigrate,
   DEFAULT_RUNS as MIGRATE_DEFAULT_RUNS,
@@ -214,7 +214,7 @@ counts only the checks themselves. Unit tests never assert timings; this is the 
 
 ## Goals
 
-${table(['goal', 'measured', 'result'], [smokeGoalRow(smoke), coldGoalRow(cold), ...dbGoalRows, migrateGoalRow(results.migrate), ...(results.render ? [renderPollingGoalRow(results.render)] : []), ...(results['blue-green'] ? [blueGreenGoalRow(results['blue-green'])] : []), ...(results['clean-restore'] ? [cleanGoalRow(results['clean-restore'])] : [])])}
+${table(['goal', 'measured', 'result'], [smokeGoalRow(smoke), coldGoalRow(cold), ...dbGoalRows, migrateGoalRow(results.migrate), ...(results.render ? [renderPollingGoalRow(results.render)] : []), ...(results['blue-green'] ? [blueGreenGoalRow(results['blue-green'])] : []), ...(results['clean-restore'] ? cleanGoalRows(results['clean-restore']) : [])])}
 
 ## How to run
 
@@ -239,9 +239,11 @@ ${table(['goal', 'measured', 'result'], [smokeGoalRow(smoke), coldGoalRow(cold),
   \`OPSKIT_BENCH_DB_MIB\` (default 1024) MiB, and copies it for every run; \`OPSKIT_BENCH_MIGRATE_RUNS\` (default
   ${MIGRATE_DEFAULT_RUNS}) sets the rounds. It takes about 2 minutes on 2 cores.
 - The clean-restore part (\`--only clean-restore\`, issue 16: db-restore mode clean, restored beside the target and
-  swapped in, against a bare \`pg_restore --jobs=2\` into a new database) needs the same PostgreSQL install, builds
-  one database of \`OPSKIT_BENCH_CLEAN_MIB\` (default 1024) MiB (\`OPSKIT_BENCH_CLEAN_SHAPE\`: md5 or pgbench) and runs
-  \`OPSKIT_BENCH_CLEAN_RUNS\` (default 3) rounds. Alone: \`node bench/clean-restore.js\`.
+  swapped in, against a bare \`pg_restore --jobs=2\` into a new database) needs the same PostgreSQL install and
+  measures, one after another, the databases \`OPSKIT_BENCH_CLEAN_SETS\` names (\`<MiB>:<shape>,…\`, shape md5 or
+  pgbench; default \`1024:md5,1024:pgbench,256:md5\`; \`OPSKIT_BENCH_CLEAN_MIB\`/\`OPSKIT_BENCH_CLEAN_SHAPE\` measure
+  one), each in \`OPSKIT_BENCH_CLEAN_RUNS\` (default 3) rounds; about 12 minutes on 2 cores. Alone:
+  \`node bench/clean-restore.js\`.
 
 ${smokeSection(smoke)}
 ${coldSection(cold)}

@@ -95,6 +95,8 @@ function speedVerdict(size) {
   return {
     backupFile: { ratio: r.backupFileToFloor, met: r.backupFileToFloor <= GOALS.backupFileMaxRatio },
     s3: { speedup: r.s3Speedup, met: r.s3Speedup >= GOALS.s3MinSpeedup },
+    // Results kept from before this goal lack the ratio: judged undefined, not met.
+    s3Floor: { ratio: r.s3ToFloor, met: r.s3ToFloor !== undefined && r.s3ToFloor <= GOALS.s3MaxRatio },
     restore: { ratio: r.restoreToGuide, met: r.restoreToGuide <= GOALS.restoreMaxRatio },
   };
 }

@@ -78,7 +78,7 @@ export const BACKUP_PHASES = {
       ],
     },
   ],
-  after: 'read-back (sha256 of the stored object), manifest',
+  after: 'read-back (sha256 of the stored object, unless the store confirmed it on upload), manifest',
 };
 /** db-restore: read back (sha256) and `zstd -d` into the temp file, pg_restore --jobs, then the rows per table. */
 export const RESTORE_PHASES = {
@@ -206,6 +206,8 @@ async function backupOnce(ctx, size, round, kind, attempt) {
     manifest: r.outputs.manifest,
     uri: r.outputs.uri,
     prefix: name,
+    // false when the action logged that the store confirmed the bytes on upload (S3 part ETags) and skipped the read-back.
+    readBack: !/not read back: /.test(r.stdout),
   });
 }
 

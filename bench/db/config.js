@@ -20,6 +20,8 @@ export const RESTORE_JOBS = 2;
 export const GOALS = {
   backupFileMaxRatio: 1.35,
   s3MinSpeedup: 1.5,
+  /** Issue #16: db-backup to S3 at most this many times the floor (pg_dump -Fc -Z0 > /dev/null). */
+  s3MaxRatio: 1.5,
   rssMaxMiB: 200,
   /** "Flat" when the database grows 4×: the peak RSS grows by at most this factor. */
   rssMaxGrowth: 1.25,

@@ -112,6 +112,8 @@ export async function benchSize(ctx, size, runs, caseIds = ALL_CASES) {
       serverCpuSeconds: med('serverCpuSeconds'),
       pgDumpCpuSeconds: med('pgDumpCpuSeconds'),
       sizeBytes: med('sizeBytes'),
+      // Whether any run read the stored archive back (false: every run's store confirmed it on upload).
+      readBack: s.some((x) => x.readBack !== false),
       // Medians phase by phase, and of each child's CPU (by name: a run's list may lack a child another run saw).
       phases: s[0]?.phases
         ? s[0].phases.map((p) => {
@@ -144,6 +146,8 @@ export async function benchSize(ctx, size, runs, caseIds = ALL_CASES) {
       backupFileChecksumToFloor: toFloor('backup-file-checksum'),
       backupFileNodeToFloor: toFloor('backup-file-node'),
       backupFileToFloorPerRound: perRound('backup-file', 'floor'),
+      s3ToFloor: toFloor('backup-s3'),
+      s3ToFloorPerRound: perRound('backup-s3', 'floor'),
       s3Speedup: by['guide-total'].wallMs / by['backup-s3'].wallMs,
       s3SpeedupPerRound: median(samples['guide-total'].map((x, i) => x.wallMs / samples['backup-s3'][i].wallMs)),
       restoreToGuide: by.restore.wallMs / by['guide-restore'].wallMs,

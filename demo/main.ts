@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { resolveCompression } from '../src/backup/compression.js';
 import { checklistIncident } from '../src/checklist/incident.js';
 import { type ChecklistOptions, type ChecklistResult, runChecklist } from '../src/checklist/run.js';
-import { renderChecklistSummary } from '../src/checklist/summary.js';
+import { formatChecklistSummary } from '../src/checklist/summary.js';
 import type { ChecklistItem } from '../src/checklist/types.js';
 import { errorMessage } from '../src/errors.js';
 import { runContextFromEnv } from '../src/github/context.js';
@@ -160,8 +160,12 @@ function cleanup(): Promise<void> {
   })());
 }
 
+/** Aborted on SIGINT/SIGTERM: what is still running stops (run 3's restore) and prints nothing more. */
+const interrupted = new AbortController();
+
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
+    interrupted.abort();
     progress.stop();
     process.stderr.write(`\ndemo: ${signal} received, stopping everything it started…\n`);
     const force = setTimeout(() => process.exit(130), 30_000);
@@ -467,7 +471,7 @@ async function main(): Promise<number> {
     out(`  app now running: ${app(live).release}${nginx ? ` (${live}, behind nginx ${nginx.url})` : ''}`);
     await mkdir(OUTPUT_DIR, { recursive: true });
     const file = path.join(OUTPUT_DIR, `run-${n}.md`);
-    await writeFile(file, renderChecklistSummary(result));
+    await writeFile(file, formatChecklistSummary(result));
     out(`  job summary: ${path.relative(process.cwd(), file) || file}`);
     out();
     return result;
@@ -517,8 +521,11 @@ async function main(): Promise<number> {
     logger,
     out,
     progress,
+    signal: interrupted.signal,
   });
   live = promotion.live;
+  // Ctrl-C during run 3: the cleanup under way ends the demo (exit 130); no verdict on a run that was cut short.
+  if (interrupted.signal.aborted) return 130;
 
   const rolledBack = bad.items.some((i) => i.id === 'rollback' && i.state === 'passed');
   const switched = !nginx || (good.switch?.ok === true && bad.switchBack?.ok === true);

@@ -24,9 +24,9 @@ import type { BackupResult } from '../src/backup/backup.js';
 import { resolveCompression } from '../src/backup/compression.js';
 import type { LocatedBackup } from '../src/backup/locate.js';
 import { restore, type RestoreResult } from '../src/backup/restore.js';
-import { renderRestoreSummary } from '../src/backup/restore-summary.js';
+import { formatRestoreSummary } from '../src/backup/restore-summary.js';
 import { type ChecklistOptions, type ChecklistResult, runChecklist } from '../src/checklist/run.js';
-import { renderChecklistSummary } from '../src/checklist/summary.js';
+import { formatChecklistSummary } from '../src/checklist/summary.js';
 import { suspendedDuring } from '../src/checklist/stop-app.js';
 import type { ChecklistItem } from '../src/checklist/types.js';
 import { errorMessage } from '../src/errors.js';
@@ -40,7 +40,7 @@ import { resolvePgClient } from '../src/postgres/client.js';
 import type { PgConnection } from '../src/postgres/connection.js';
 import type { RenderClient } from '../src/render/client.js';
 import { type RenderResult, runRender } from '../src/render/deploy.js';
-import { fitSummary, headline, table } from '../src/report/markdown.js';
+import { fitSummary, headline, table } from '../src/markdown/blocks.js';
 import { parseSmokeOptions } from '../src/smoke/config.js';
 import { runSmokeTests } from '../src/smoke/run.js';
 import type { SmokeOptions } from '../src/smoke/types.js';
@@ -49,7 +49,7 @@ import type { Store } from '../src/storage/types.js';
 import { parseBlueGreenConfig, switchOptions } from '../src/switch/config.js';
 import { HttpProbe } from '../src/switch/health.js';
 import { releasePreparer } from '../src/switch/release.js';
-import { renderSwitchSummary } from '../src/switch/summary.js';
+import { formatSwitchSummary } from '../src/switch/summary.js';
 import { type Colour, type PrepareTarget, otherColour } from '../src/switch/types.js';
 import type { GitHubSim } from '../test/harness/github-sim.js';
 import { json, startHttpServer } from '../test/harness/http-server.js';
@@ -105,6 +105,8 @@ export interface PromotionDemo {
   logger: Logger;
   out(line?: string): void;
   progress: { start(label: string): void; stop(): void; setBytes(bytes: number): void };
+  /** Ctrl-C: the step running is cancelled where the library can (backup, restore), and nothing more is printed. */
+  signal?: AbortSignal;
 }
 
 export interface PromotionResult {
@@ -113,7 +115,7 @@ export interface PromotionResult {
   live: string;
 }
 
-type Step = Pick<ChecklistItem, 'title' | 'state' | 'seconds' | 'detail'>;
+type Step = Pick<ChecklistItem, 'title' | 'state' | 'seconds' | 'detail'> & { phase?: string };
 
 function icon(s: Step): string {
   return s.state === 'passed' ? '✅' : s.state === 'failed' ? '❌' : s.state === 'skipped' ? '⏭️ ' : '➖';
@@ -148,16 +150,29 @@ function healthCheck(url: string, version: string, commit: string, colour?: stri
 }
 
 export async function promotionRun(d: PromotionDemo): Promise<PromotionResult> {
-  const { out, progress, logger, render, nginx } = d;
+  const { logger, render, nginx, signal } = d;
+  // Once the demo is interrupted its cleanup is stopping the servers: what fails after that is not news.
+  const out = (line?: string) => {
+    if (!signal?.aborted) d.out(line);
+  };
+  const progress = {
+    start: (label: string) => {
+      if (!signal?.aborted) d.progress.start(label);
+    },
+    stop: () => d.progress.stop(),
+    setBytes: (bytes: number) => d.progress.setBytes(bytes),
+  };
   const t0 = performance.now();
   const steps: Step[] = [];
+  /** Where the steps being run belong, for the job summary's table. */
+  let phase = 'staging';
   const summaries: string[] = [];
   let live = d.live;
   const liveApp = () => d.apps.find((a) => a.name === live)!;
 
   /** A step of this run: progress while it runs, its line when it ends. Never throws. */
   const step = async (title: string, fn: (s: Step) => Promise<boolean>): Promise<boolean> => {
-    const s: Step = { title, state: 'not-run' };
+    const s: Step = { title, state: 'not-run', phase };
     steps.push(s);
     progress.start(title);
     const started = performance.now();
@@ -179,7 +194,7 @@ export async function promotionRun(d: PromotionDemo): Promise<PromotionResult> {
       if (phase === 'start') return progress.start(item.title);
       progress.stop();
       extra?.(item);
-      steps.push(item);
+      steps.push({ ...item, phase });
       out(`  ${stepLine(item)}`);
     };
   const renderCall = {
@@ -214,6 +229,7 @@ export async function promotionRun(d: PromotionDemo): Promise<PromotionResult> {
   const stagingSmoke = smokeOptions(healthCheck(`${stagingApp.url}/health`, d.version, d.commit));
   const staged: ChecklistResult = await runChecklist({
     logger,
+    signal,
     deploy: { client: d.renderClient, serviceId: staging.id, commit: d.commit, timeoutMs: 60_000 },
     smoke: stagingSmoke,
     onItem: onItem((item) => {
@@ -223,11 +239,12 @@ export async function promotionRun(d: PromotionDemo): Promise<PromotionResult> {
       }
     }),
   });
-  summaries.push(`### Staging (promote.yml phase stage)\n\n${renderChecklistSummary(staged)}`);
+  summaries.push(`### Staging (promote.yml phase stage)\n\n${formatChecklistSummary(staged)}`);
 
   // ---- 2. promote.yml phase promote: soaked, no staging incident, smoke tests pass again; what staging ran.
   let promoted: { commit: string; deployId: string } | undefined;
-  if (staged.ok) {
+  phase = 'promote checks';
+  if (staged.ok && !signal?.aborted) {
     out(
       `  promote.yml, phase promote: staging must have soaked and stayed healthy (soak shortened to ${SOAK_LABEL} for the demo; promote.yml's default is 24h, checked by a later scheduled or dispatched run, not a sleeping job)`,
     );
@@ -314,7 +331,8 @@ export async function promotionRun(d: PromotionDemo): Promise<PromotionResult> {
     tempDir: d.tempDir,
     onProgress: (bytes) => progress.setBytes(bytes),
   };
-  if (promoted) {
+  phase = 'production';
+  if (promoted && !signal?.aborted) {
     const commit = promoted.commit;
     if (nginx) {
       const idle = otherColour(live as Colour);
@@ -365,12 +383,13 @@ export async function promotionRun(d: PromotionDemo): Promise<PromotionResult> {
       });
       // The release as blue-green-switch runs it (deploy-command, then the idle colour's smoke checks), its two
       // parts printed as steps of their own once it is done, before the health gate and the switch.
-      const prepare: PrepareTarget = async (colour, servers, signal) => {
+      const prepare: PrepareTarget = async (colour, servers, cancel) => {
         progress.start(`Deploying ${d.version} to ${colour} (idle), then its smoke checks`);
-        const report = await release(colour, servers, signal);
+        const report = await release(colour, servers, cancel);
         progress.stop();
         const deploy = report.deploy;
         const deployStep: Step = {
+          phase,
           title: `Deployed to the idle colour (${colour})`,
           state: deploy?.ok ? 'passed' : 'failed',
           seconds: deploy ? seconds(deploy.durationMs) : undefined,
@@ -383,6 +402,7 @@ export async function promotionRun(d: PromotionDemo): Promise<PromotionResult> {
         if (report.smoke) {
           const failed = report.smoke.checks.filter((c) => !c.passed);
           const smokeStep: Step = {
+            phase,
             title: `Idle colour smoke-tested (${colour}, directly, no traffic)`,
             state: report.smoke.ok ? 'passed' : 'failed',
             seconds: seconds(report.smoke.durationMs),
@@ -398,6 +418,7 @@ export async function promotionRun(d: PromotionDemo): Promise<PromotionResult> {
       };
       production = await runChecklist({
         logger,
+        signal,
         database,
         switch: {
           options: switchOptions(config, `opskit demo, run ${d.n} (pid ${process.pid})`),
@@ -405,6 +426,7 @@ export async function promotionRun(d: PromotionDemo): Promise<PromotionResult> {
             provider: new NginxProvider(d.host, { ...config.nginx, servers: config.servers }, logger),
             probe: new HttpProbe(),
             logger,
+            signal,
             prepare,
           },
         },
@@ -412,8 +434,6 @@ export async function promotionRun(d: PromotionDemo): Promise<PromotionResult> {
         onItem: onItem(),
       });
       live = (production.switchBack ?? production.switch)?.now?.live ?? live;
-      if (production.switch)
-        summaries.push(`### Production: the blue-green release\n\n${renderSwitchSummary(production.switch)}`);
     } else {
       const app = d.apps[0]!;
       out(
@@ -428,6 +448,7 @@ export async function promotionRun(d: PromotionDemo): Promise<PromotionResult> {
       });
       production = await runChecklist({
         logger,
+        signal,
         database,
         deploy: { client: d.renderClient, serviceId: d.productionServiceId, commit, timeoutMs: 60_000 },
         smoke: smokeOptions(healthCheck(`${app.url}/health`, d.version, commit)),
@@ -439,7 +460,9 @@ export async function promotionRun(d: PromotionDemo): Promise<PromotionResult> {
         }),
       });
     }
-    summaries.push(`### Production (promote.yml's production job)\n\n${renderChecklistSummary(production)}`);
+    summaries.push(`### Production (promote.yml's production job)\n\n${formatChecklistSummary(production)}`);
+    if (production.switch)
+      summaries.push(`### Production: the blue-green release\n\n${formatSwitchSummary(production.switch)}`);
   }
 
   // ---- 4. A clean restore of production's database from the pre-release backup, the Render service suspended.
@@ -448,7 +471,7 @@ export async function promotionRun(d: PromotionDemo): Promise<PromotionResult> {
   let suspendSeen = false;
   let resumeSeen = false;
   const backup: BackupResult | undefined = production?.ok ? production.backup : undefined;
-  if (backup) {
+  if (backup && !signal?.aborted) {
     const db = d.conn.database;
     out(
       `  clean restore of production's database (rollback.yml, guide 002 "Scenario 1"): a bad data fix deletes products on production; it is put back from the pre-release backup with the app stopped`,
@@ -469,8 +492,9 @@ export async function promotionRun(d: PromotionDemo): Promise<PromotionResult> {
       render.requests.find((r) => r.operationId === operationId && r.at >= from && r.path.includes(serviceId));
     const simulatorSays = () =>
       `the Render simulator reports shop-web ${render.service(serviceId).suspended ? 'suspended' : 'not suspended'}`;
+    phase = 'restore';
     const print = (s: Step) => {
-      steps.push(s);
+      steps.push({ ...s, phase });
       out(`  ${stepLine(s)}`);
     };
     const from = Date.now();
@@ -507,6 +531,7 @@ export async function promotionRun(d: PromotionDemo): Promise<PromotionResult> {
             resolveClient: (major) => resolvePgClient({ kind: 'auto' }, major, { logger }),
             tempDir: d.tempDir,
             logger,
+            signal,
           });
           s.state = r.matchesManifest ? 'passed' : 'failed';
           s.detail =
@@ -547,13 +572,14 @@ export async function promotionRun(d: PromotionDemo): Promise<PromotionResult> {
         out(
           `    ${manifest[t] === after[t] ? '✓' : '✗'} ${t}: ${damaged[t] ?? '—'} → ${after[t] ?? '—'} (backup: ${manifest[t] ?? '—'})`,
         );
-      summaries.push(`### The clean restore\n\n${renderRestoreSummary(restored, false)}`);
+      summaries.push(`### The clean restore\n\n${formatRestoreSummary(restored, false)}`);
     }
   }
   const restoredOk = Boolean(restored?.matchesManifest) && countsMatch && suspendSeen && resumeSeen;
 
+  phase = 'production';
   let liveAfter = false;
-  if (restoredOk) {
+  if (restoredOk && !signal?.aborted) {
     const app = liveApp();
     liveAfter = await step('Smoke tests pass after the restore', async (s) => {
       const url = `${(nginx ?? app).url}/health`;
@@ -569,6 +595,7 @@ export async function promotionRun(d: PromotionDemo): Promise<PromotionResult> {
     });
   }
 
+  if (signal?.aborted) return { ok: false, live };
   const ok = Boolean(production?.ok) && restoredOk && liveAfter;
   const took = seconds(performance.now() - t0);
   out();
@@ -595,11 +622,17 @@ export async function promotionRun(d: PromotionDemo): Promise<PromotionResult> {
   const sentence = ok
     ? `${d.version} (commit ${promoted!.commit}) promoted from staging to production${nginx ? ' through a blue-green release' : ''}, and production's database restored clean with the service suspended`
     : `The promotion of ${d.version} failed at "${steps.find((s) => s.state === 'failed')?.title ?? 'an early step'}"`;
-  const rows = steps.map((s) => [icon(s), s.title, s.seconds === undefined ? '' : `${s.seconds}s`, s.detail ?? '']);
+  const rows = steps.map((s) => [
+    icon(s),
+    s.phase ?? '',
+    s.title,
+    s.seconds === undefined ? '' : `${s.seconds}s`,
+    s.detail ?? '',
+  ]);
   await writeFile(
     file,
     fitSummary(
-      `${headline(ok, sentence)}\n\n${table(['', 'Step', 'Time', 'Detail'], rows)}\n\n${summaries.join('\n\n')}\n`,
+      `${headline(ok, sentence)}\n\n${table(['', 'Where', 'Step', 'Time', 'Detail'], rows)}\n\n${summaries.join('\n\n')}\n`,
     ),
   );
   out(`  job summary: ${path.relative(process.cwd(), file) || file}`);

@@ -4,10 +4,13 @@
  * when interrupted with Ctrl-C. The demo runs with its own TMPDIR so that what it leaves is easy to see.
  * With nginx installed (CI installs nginx-light) the releases go out blue-green through a real nginx: the good
  * one's traffic is switched before its smoke test, the bad one's switched back after its smoke test fails.
+ * The third run promotes 1.1.0 from a staging service to production (promote.yml's checks first), through a
+ * blue-green release with nginx (deploy to the idle colour, smoke it directly, switch, smoke live), then restores
+ * production's database clean with the Render service suspended, then resumed.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { NGINX } from '../harness/nginx.js';
@@ -81,13 +84,13 @@ async function expectNothingLeft(): Promise<void> {
 }
 
 describe('npm run demo', () => {
-  it('shows a good release all green and a bad one rolled back with an incident issue', async () => {
+  it('shows a good release all green, a bad one rolled back with an incident issue, and a promotion with a clean restore', async () => {
     const started = Date.now();
     const run = await runDemo();
     const context = `exit ${run.code}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`;
     expect({ code: run.code, context }).toEqual({ code: 0, context });
 
-    const [setup = '', run1 = '', run2 = ''] = run.stdout.split(/━━ Run \d/);
+    const [setup = '', run1 = '', run2 = '', run3 = ''] = run.stdout.split(/━━ Run \d/);
     const [, summary1 = ''] = run1.split('Checklist of run 1:');
     const [, summary2 = ''] = run2.split('Checklist of run 2:');
     expect(run1).toMatch(/Checklist of run 1: PASSED/);
@@ -126,19 +129,85 @@ describe('npm run demo', () => {
     }
     expect(run2).toMatch(/Incident issue #1 opened in the GitHub simulator/);
     expect(run2).toMatch(/title: \[P2\] deploy failed on production: smoke/);
-    expect(run.stdout).toMatch(/Demo finished in [\d.]+s: the good release went live/);
 
-    for (const n of [1, 2]) {
+    // Run 3: staging, promote.yml's checks, production, the clean restore; each in this order.
+    const inOrder = (...parts: string[]) => new RegExp(parts.join('[^]*'));
+    expect(run3).toMatch(/: promote 1\.1\.0 from staging to production \(production runs 1\.1\.0/);
+    expect(run3).toMatch(/\nRun 3: PROMOTED and RESTORED in [\d.]+s/);
+    expect(run3).not.toMatch(/❌|✗/);
+    const [, stagingDeploy] =
+      /phase stage: [^]*?✅ Deployed and live \([\d.]+s\) — deploy (dep-\w+) is live/.exec(run3) ?? [];
+    expect(stagingDeploy).toBeDefined();
+    expect(run3).toMatch(
+      inOrder(
+        'phase stage: 1\\.1\\.0 \\(commit 110abc1234\\) to staging, Render service shop-staging',
+        '✅ Deployed and live \\(',
+        '✅ Smoke tests pass \\(',
+        'soak shortened to 3s for the demo',
+        `✅ Staging soaked \\([\\d.]+s\\) — shop-staging: deploy ${stagingDeploy} is live, live for [\\d.]+s \\(at least 3\\.0s\\)`,
+        "✅ No staging incident since it went live \\(.*incident 'deploy / staging' since \\S+: none \\(1 open incident issue",
+        '✅ Staging passes its smoke tests again \\(.*1\\.1\\.0, commit 110abc1234',
+        `✅ Promoting what staging ran \\(.*commit 110abc1234 of staging's live deploy ${stagingDeploy} \\(read from Render\\)`,
+        '✅ Backup completed and verified \\(',
+      ),
+    );
+    if (blueGreen) {
+      const [, blueServer] = /blue on http:\/\/(127\.0\.0\.1:\d+)/.exec(setup) ?? [];
+      expect(blueServer).toBeDefined();
+      // deploy-command on the idle colour, its smoke checks asked of blue's own server, then the switch, then live.
+      expect(run3).toMatch(
+        inOrder(
+          '✅ Backup completed and verified \\(',
+          `✅ Deployed to the idle colour \\(blue\\) \\([\\d.]+s\\) — deploy-command with OPSKIT_VERSION=1\\.1\\.0: blue restarted on 1\\.1\\.0 \\(commit 110abc1234\\) at ${blueServer}`,
+          `✅ Idle colour smoke-tested \\(blue, directly, no traffic\\) \\([\\d.]+s\\) — ${blueServer} health: 1\\.1\\.0, commit 110abc1234`,
+          '✅ Traffic switched \\([\\d.]+s\\) — traffic on blue 100% \\(was green 100%\\)',
+          '✅ Smoke tests pass \\(',
+          '✅ Render service suspended',
+        ),
+      );
+      expect(run3).toMatch(/traffic: blue has all of it, through nginx; green is idle on 1\.1\.0/);
+      expect(run3).toMatch(/app now running: 1\.1\.0, commit 110abc1234 \(blue, behind nginx/);
+    } else {
+      expect(run3).toMatch(/production: blue-green release skipped: nginx is not installed/);
+      expect(run3).not.toMatch(/Deployed to the idle colour|Traffic switched/);
+      expect(run3).toMatch(
+        inOrder('✅ Backup completed and verified \\(', '✅ Deployed and live \\(', '✅ Smoke tests pass \\('),
+      );
+      expect(run3).toMatch(/app now running: 1\.1\.0, commit 110abc1234/);
+    }
+    // Suspended, restored, resumed, in that order, as the Render simulator saw it; the rows put back.
+    expect(run3).toMatch(
+      inOrder(
+        'row counts now: .*public\\.products 30000',
+        '✅ Render service suspended — POST /v1/services/(srv-\\w+)/suspend → 202; the Render simulator reports shop-web suspended\\n',
+        '✅ Database restored clean \\([\\d.]+s\\) — s3://opskit-demo/backups/pre-deploy-shop-\\S+: restored beside shop, \\d+ tables and 50002 rows match the manifest, swapped in; shop as it was first backed up to s3://opskit-demo/backups/pre-restore/',
+        '✅ Render service resumed — POST /v1/services/\\1/resume → 202; the Render simulator reports shop-web not suspended',
+        '✓ public\\.products: 30000 → 50000 \\(backup: 50000\\)',
+        '✅ Smoke tests pass after the restore \\(.*1\\.1\\.0, commit 110abc1234',
+      ),
+    );
+    expect(run3).toMatch(/✓ public\.reviews: 0 → 0 \(backup: 0\)/);
+    expect(run3).toMatch(/job summary: demo-output\/run-3\.md/);
+    expect(run.stdout).toMatch(
+      /Demo finished in [\d.]+s: the good release went live.*1\.1\.0 was promoted from staging/,
+    );
+
+    for (const n of [1, 2, 3]) {
       const file = path.join(ROOT, 'demo-output', `run-${n}.md`);
       expect(statSync(file).mtimeMs).toBeGreaterThanOrEqual(started - 1000);
     }
+    const summary3 = readFileSync(path.join(ROOT, 'demo-output', 'run-3.md'), 'utf8');
+    expect(summary3).toMatch(/^### ✅ 1\.1\.0 \(commit 110abc1234\) promoted from staging to production/);
+    expect(summary3).toMatch(inOrder('Render service suspended', 'Database restored clean', 'Render service resumed'));
+    if (blueGreen) expect(summary3).toContain('| deploy-command | blue on this machine |');
     await expectNothingLeft();
-  }, 180_000);
+  }, 240_000);
 
   it.each([
     ['mid-deploy', /… Deployed and live/],
     ['while the servers start', /… Starting PostgreSQL/],
     ...(blueGreen ? [['mid-switch', /… Traffic switched/] as [string, RegExp]] : []),
+    ['mid-restore, the service suspended', /… Database restored clean/],
   ])(
     'stops everything it started and removes its temp files on Ctrl-C (%s)',
     async (_when, interruptWhen) => {

@@ -80,6 +80,26 @@ describe('S3 put: what the service confirms', () => {
     expect(small.confirmed).toMatch(/MD5 of the bytes it received \(ETag\), equal to ours/);
   }, 60_000);
 
+  it('sends the parts with an unsigned payload (their check is the ETag), and other requests signed', async () => {
+    const store = storeOn(plain);
+    const hashes: string[] = [];
+    store.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const headers = (args.request as { headers: Record<string, string> }).headers;
+        hashes.push(`${context.commandName} ${headers['x-amz-content-sha256']}`);
+        return next(args);
+      },
+      { step: 'finalizeRequest', name: 'testPayloadHashes' },
+    );
+    await store.put('integrity/unsigned.bin', body(randomBytes(PART_SIZE + 1)));
+    expect(await store.exists('integrity/unsigned.bin')).toBe(true);
+    expect(hashes.filter((h) => h.startsWith('UploadPartCommand'))).toEqual([
+      'UploadPartCommand UNSIGNED-PAYLOAD',
+      'UploadPartCommand UNSIGNED-PAYLOAD',
+    ]);
+    expect(hashes.find((h) => h.startsWith('HeadObjectCommand'))).toMatch(/^HeadObjectCommand [0-9a-f]{64}$/);
+  }, 60_000);
+
   it('is not confirmed when a part arrives damaged, nor when the ETags are not MD5s', async () => {
     const big = randomBytes(PART_SIZE + 999);
     expect((await storeOn(flipping).put('integrity/flipped.bin', body(big))).confirmed).toBeUndefined();

@@ -6,7 +6,7 @@ import { runAction } from './actions/common/run.js';
 import { parseChecklistConfig } from './src/checklist/config.js';
 import { runChecklist } from './src/checklist/run.js';
 import { checklistSteps } from './src/checklist/steps.js';
-import { renderChecklistSummary } from './src/checklist/summary.js';
+import { formatChecklistSummary } from './src/checklist/summary.js';
 import { ExternalError } from './src/errors.js';
 import { cancelOnSignals } from './src/util/signals.js';
 
@@ -34,6 +34,6 @@ await runAction('checklist', async (ctx) => {
   ctx.output('backup-uri', result.backup?.uri ?? '');
   ctx.output('deploy-id', result.deploy?.deployId ?? '');
   ctx.output('incident-issue-url', result.incidentUrl ?? '');
-  await core.summary.addRaw(renderChecklistSummary(result)).write();
+  await core.summary.addRaw(formatChecklistSummary(result)).write();
   if (!result.ok) throw new ExternalError(`the deploy checklist failed at ${result.failedStep}: ${result.failure}`);
 });

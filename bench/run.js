@@ -174,7 +174,7 @@ function machineLine(host) {
 }
 
 /** The whole doc from the results of every part (`results[part]` may be missing: that part was never run). */
-export function renderDoc({ date, host, results }) {
+export function benchmarksMarkdown({ date, host, results }) {
   const { smoke, db } = results;
   const cold = results['cold-start'];
   const dbp = dbPart(db);
@@ -333,7 +333,7 @@ export async function main(argv = process.argv.slice(2)) {
   }
   // Parts are written in a fixed order, whatever order they were run or kept in.
   const ordered = Object.fromEntries(PARTS.filter((p) => results[p]).map((p) => [p, results[p]]));
-  writeFileSync(DOC, renderDoc({ date: new Date().toISOString(), host, results: ordered }));
+  writeFileSync(DOC, benchmarksMarkdown({ date: new Date().toISOString(), host, results: ordered }));
   formatDoc();
   console.log(`\nWrote ${path.relative(process.cwd(), DOC)}`);
 }

@@ -72,10 +72,10 @@ export class MarkerError extends Error {
 export function parseActionYml(text: string): ActionMetadata;
 
 /** `| Input | Required | Default | Description |` table (no trailing newline), or `_No inputs._`. */
-export function renderInputsTable(actionYml: ActionYml): string;
+export function formatInputsTable(actionYml: ActionYml): string;
 
 /** `| Output | Description |` table (no trailing newline), or `_No outputs._`. */
-export function renderOutputsTable(actionYml: ActionYml): string;
+export function formatOutputsTable(actionYml: ActionYml): string;
 
 /**
  * `readmeText` with the content between the opskit markers replaced by the generated tables; text outside the

@@ -184,7 +184,7 @@ function displayWidth(text) {
  * @param {string[]} header
  * @param {string[][]} rows
  */
-function renderTable(header, rows) {
+function formatTable(header, rows) {
   const all = [header, ...rows];
   const widths = header.map((_, col) => Math.max(3, ...all.map((row) => displayWidth(row[col] ?? ''))));
   const line = (/** @type {string[]} */ cells) =>
@@ -197,10 +197,10 @@ function renderTable(header, rows) {
  * @param {string | object} actionYml action.yml text, or its parsed content
  * @returns {string} the table (no trailing newline); `_No inputs._` when the action has none
  */
-export function renderInputsTable(actionYml) {
+export function formatInputsTable(actionYml) {
   const inputs = entries(toMetadata(actionYml), 'inputs');
   if (inputs.length === 0) return '_No inputs._';
-  return renderTable(
+  return formatTable(
     ['Input', 'Required', 'Default', 'Description'],
     inputs.map(([name, spec]) => [
       escapePipes(codeSpan(name)),
@@ -216,10 +216,10 @@ export function renderInputsTable(actionYml) {
  * @param {string | object} actionYml action.yml text, or its parsed content
  * @returns {string} the table (no trailing newline); `_No outputs._` when the action has none
  */
-export function renderOutputsTable(actionYml) {
+export function formatOutputsTable(actionYml) {
   const outputs = entries(toMetadata(actionYml), 'outputs');
   if (outputs.length === 0) return '_No outputs._';
-  return renderTable(
+  return formatTable(
     ['Output', 'Description'],
     outputs.map(([name, spec]) => [escapePipes(codeSpan(name)), descriptionCell(spec.description)]),
   );
@@ -291,7 +291,7 @@ export function updateReadme(readmeText, actionYml) {
   const { spans, problems } = locateSections(readmeText);
   if (problems.length > 0) throw new MarkerError(problems);
   const eol = readmeText.includes('\r\n') ? '\r\n' : '\n';
-  const tables = { inputs: renderInputsTable(actionYml), outputs: renderOutputsTable(actionYml) };
+  const tables = { inputs: formatInputsTable(actionYml), outputs: formatOutputsTable(actionYml) };
   // Replace from the back so earlier offsets stay valid.
   const ordered = SECTIONS.map((section) => ({ section, ...spans[section] })).sort((a, b) => b.from - a.from);
   let text = readmeText;

@@ -8,8 +8,8 @@ import {
   findActions,
   main,
   MarkerError,
-  renderInputsTable,
-  renderOutputsTable,
+  formatInputsTable,
+  formatOutputsTable,
   updateReadme,
 } from '../scripts/action-docs.js';
 
@@ -80,8 +80,8 @@ function between(text: string, start: string, end: string): string {
   return text.slice(from + start.length, to);
 }
 
-describe('renderInputsTable', () => {
-  const table = renderInputsTable(ACTION_YML);
+describe('formatInputsTable', () => {
+  const table = formatInputsTable(ACTION_YML);
 
   it('has the Input | Required | Default | Description columns and one row per input, in order', () => {
     const [header, delimiter, ...body] = rows(table);
@@ -120,7 +120,7 @@ describe('renderInputsTable', () => {
   });
 
   it('accepts an already parsed action.yml and treats required: "true" like true', () => {
-    const parsed = renderInputsTable({
+    const parsed = formatInputsTable({
       inputs: { a: { description: 'A', required: 'true' }, b: { required: false, default: 'x' }, c: null },
     });
     expect(rows(parsed).slice(2)).toEqual([
@@ -131,24 +131,24 @@ describe('renderInputsTable', () => {
   });
 
   it('wraps defaults containing backticks in a longer code span', () => {
-    const parsed = renderInputsTable({ inputs: { q: { default: 'a `b` c' }, r: { default: '`edge`' } } });
+    const parsed = formatInputsTable({ inputs: { q: { default: 'a `b` c' }, r: { default: '`edge`' } } });
     expect(parsed).toContain('| ``a `b` c``');
     expect(parsed).toContain('| `` `edge` ``');
   });
 
   it('says so when there are no inputs', () => {
-    expect(renderInputsTable('name: x\nruns: {using: node20, main: a.js}\n')).toBe('_No inputs._');
+    expect(formatInputsTable('name: x\nruns: {using: node20, main: a.js}\n')).toBe('_No inputs._');
   });
 
   it('rejects a malformed inputs section', () => {
-    expect(() => renderInputsTable('inputs: [a, b]\n')).toThrow(/'inputs' must be a mapping/);
-    expect(() => renderInputsTable('inputs: {a: [1\n')).toThrow(/invalid action.yml/);
+    expect(() => formatInputsTable('inputs: [a, b]\n')).toThrow(/'inputs' must be a mapping/);
+    expect(() => formatInputsTable('inputs: {a: [1\n')).toThrow(/invalid action.yml/);
   });
 });
 
-describe('renderOutputsTable', () => {
+describe('formatOutputsTable', () => {
   it('has Output | Description columns, single-lines and escapes descriptions', () => {
-    const table = renderOutputsTable(ACTION_YML);
+    const table = formatOutputsTable(ACTION_YML);
     expect(rows(table)).toEqual([
       ['Output', 'Description'],
       ['---------', expect.stringMatching(/^-+$/)],
@@ -158,7 +158,7 @@ describe('renderOutputsTable', () => {
   });
 
   it('says so when there are no outputs', () => {
-    expect(renderOutputsTable({ outputs: {} })).toBe('_No outputs._');
+    expect(formatOutputsTable({ outputs: {} })).toBe('_No outputs._');
   });
 });
 
@@ -168,8 +168,8 @@ describe('updateReadme', () => {
   it('puts the tables between the markers', () => {
     const inputs = between(updated, '<!-- opskit:inputs:start -->', '<!-- opskit:inputs:end -->');
     const outputs = between(updated, '<!-- opskit:outputs:start -->', '<!-- opskit:outputs:end -->');
-    expect(inputs).toBe(`\n\n${renderInputsTable(ACTION_YML)}\n\n`);
-    expect(outputs).toBe(`\n\n${renderOutputsTable(ACTION_YML)}\n\n`);
+    expect(inputs).toBe(`\n\n${formatInputsTable(ACTION_YML)}\n\n`);
+    expect(outputs).toBe(`\n\n${formatOutputsTable(ACTION_YML)}\n\n`);
     expect(updated).not.toContain('stale');
   });
 

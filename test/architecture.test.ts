@@ -16,7 +16,7 @@ import ts from 'typescript';
  */
 const LAYERS: readonly (readonly string[])[] = [
   // the base: typed errors, input parsing, logging, redaction, process helpers, markdown building blocks
-  ['.', 'util', 'report'],
+  ['.', 'util', 'markdown'],
   // one folder per outside thing (a protocol, a server, a service's API): how to talk to it, no policy
   ['http', 'ssh', 'postgres', 'redis', 'storage', 'github', 'notify'],
   // the domains: one job each, done with the services
@@ -36,8 +36,8 @@ const KNOWN_UPWARD: Readonly<Record<string, string>> = {
     'the nginx-test-command/nginx-reload-command inputs are parsed with the other blue-green-switch inputs',
 };
 
-/** A formatter turns a value into text for a person: format*, describe*, the markdown renderers. */
-const FORMATTER = /^(format|describe)[A-Z]|^render\w*(Summary|Comment|Body|Reports?)$/;
+/** A formatter turns a value into text for a person: format* (the markdown of job summaries and issues), describe*. */
+const FORMATTER = /^(format|describe)[A-Z]/;
 /** Modules whose every export is a formatter (the job summaries, markdown/). */
 const FORMATTER_MODULE = /(^|\/)(summary\.ts$|markdown\/)/;
 
@@ -234,7 +234,7 @@ describe('the checks catch what they look for (a made-up tree)', () => {
       ],
       [
         'src/nginx/upstream.ts',
-        'export function describeShares() {}\nexport const nginxWeights = 1;\nexport function renderUpstream() {}',
+        'export function describeShares() {}\nexport const nginxWeights = 1;\nexport function formatUpstream() {}',
       ],
       ['src/nginx/command.ts', 'export function parse() {}'],
     ]),
@@ -255,7 +255,7 @@ describe('the checks catch what they look for (a made-up tree)', () => {
     expect(upwardImports(made)).toEqual({
       formatters: [
         'src/switch/plan.ts:1 (switch) imports describeShares from src/nginx/upstream.ts',
-        'src/switch/run.ts:1 (switch) imports describeShares from src/nginx/upstream.ts',
+        'src/switch/run.ts:1 (switch) imports describeShares, formatUpstream from src/nginx/upstream.ts',
       ],
       others: ['src/postgres/dump.ts -> src/backup/archive.ts', 'src/switch/run.ts -> src/nginx/command.ts'],
     });

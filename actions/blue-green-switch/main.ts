@@ -8,7 +8,7 @@ import { HostProbe, HttpProbe } from '../../src/switch/health.js';
 import { readDeployRecord, redeployedRefusal, releasePreparer, runRetire } from '../../src/switch/release.js';
 import { runSwitch } from '../../src/switch/run.js';
 import { formatShares } from '../../src/switch/shares.js';
-import { renderRetireSummary, renderStatusSummary, renderSwitchSummary } from '../../src/switch/summary.js';
+import { formatRetireSummary, formatStatusSummary, formatSwitchSummary } from '../../src/switch/summary.js';
 import type { TrafficState } from '../../src/switch/types.js';
 import { cancelOnSignals } from '../../src/util/signals.js';
 import { type ActionContext, runAction } from '../common/run.js';
@@ -34,7 +34,7 @@ await runAction('blue-green-switch', async (ctx) => {
           `${provider.where}: live ${state.live}, previous ${state.previous ?? 'none'}, ${formatShares(state.shares)}`,
         );
       else ctx.logger.warning(`${provider.where}: no blue-green state recorded yet`);
-      await core.summary.addRaw(renderStatusSummary(state, provider.where)).write();
+      await core.summary.addRaw(formatStatusSummary(state, provider.where)).write();
       return;
     }
 
@@ -53,7 +53,7 @@ await runAction('blue-green-switch', async (ctx) => {
       ).finally(() => cancelRetire.dispose());
       setOutputs(ctx, result.state);
       ctx.output('retired', result.ok && result.command?.ok ? (result.colour ?? '') : '');
-      await core.summary.addRaw(renderRetireSummary(result, runUrl, ctx.secrets)).write();
+      await core.summary.addRaw(formatRetireSummary(result, runUrl, ctx.secrets)).write();
       if (result.error !== undefined) throw result.error;
       return;
     }
@@ -87,7 +87,7 @@ await runAction('blue-green-switch', async (ctx) => {
     );
     setOutputs(ctx, result.now);
     ctx.output('deployed', result.release?.deploy?.ok ? (result.release.version ?? '') : '');
-    await core.summary.addRaw(renderSwitchSummary(result, runUrl, ctx.secrets)).write();
+    await core.summary.addRaw(formatSwitchSummary(result, runUrl, ctx.secrets)).write();
     if (result.error !== undefined) throw result.error;
   } finally {
     await host.close();

@@ -1,7 +1,7 @@
 import * as core from '@actions/core';
 import { backup } from '../../src/backup/backup.js';
 import { parseBackupConfig } from '../../src/backup/config.js';
-import { renderBackupSummary } from '../../src/backup/summary.js';
+import { formatBackupSummary } from '../../src/backup/summary.js';
 import { openStore } from '../../src/storage/index.js';
 import { cancelOnSignals } from '../../src/util/signals.js';
 import { runAction } from '../common/run.js';
@@ -28,5 +28,5 @@ await runAction('db-backup', async (ctx) => {
   ctx.output('sha256', result.manifest.sha256);
   ctx.output('duration-seconds', String(result.manifest.durationSeconds));
   ctx.output('manifest', result.manifestUri);
-  await core.summary.addRaw(renderBackupSummary(result)).write();
+  await core.summary.addRaw(formatBackupSummary(result)).write();
 });

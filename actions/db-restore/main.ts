@@ -6,9 +6,9 @@ import { type LocatedBackup, locateBackup } from '../../src/backup/locate.js';
 import { restoreRdb } from '../../src/backup/restore-rdb.js';
 import { restore } from '../../src/backup/restore.js';
 import {
-  renderBackupStatusSummary,
-  renderRdbRestoreSummary,
-  renderRestoreSummary,
+  formatBackupStatusSummary,
+  formatRdbRestoreSummary,
+  formatRestoreSummary,
 } from '../../src/backup/restore-summary.js';
 import { ConfigurationError, ExternalError } from '../../src/errors.js';
 import { openOptionalStore } from '../../src/storage/index.js';
@@ -35,7 +35,7 @@ await runAction('db-restore', async (ctx) => {
   ctx.output('backup-uri', status.uri);
   ctx.output('backup-age-seconds', String(Math.round(status.ageMs / 1000)));
   if (config.mode === 'status') {
-    await core.summary.addRaw(renderBackupStatusSummary(status, config.maxAgeMs)).write();
+    await core.summary.addRaw(formatBackupStatusSummary(status, config.maxAgeMs)).write();
     assertFresh(status, config.maxAgeMs);
     ctx.logger.info(`${status.uri}: made ${status.createdAt.toISOString()}, ${Math.round(status.ageMs / 1000)}s ago`);
     return;
@@ -80,7 +80,7 @@ await runAction('db-restore', async (ctx) => {
   ctx.output('tables', String(result.tables));
   ctx.output('rows', String(result.rows));
   ctx.output('matches-manifest', String(result.matchesManifest));
-  await core.summary.addRaw(renderRestoreSummary(result, config.drill)).write();
+  await core.summary.addRaw(formatRestoreSummary(result, config.drill)).write();
   if (!result.matchesManifest) {
     throw new ExternalError(
       `the restored database differs from the backup's manifest: ${result.differences.slice(0, 5).join('; ')}`,
@@ -114,7 +114,7 @@ async function restoreRedis(ctx: ActionContext, config: RestoreConfig, located: 
   ctx.output('tables', String(keys.length));
   ctx.output('rows', String(keys.reduce((a, b) => a + b, 0)));
   ctx.output('matches-manifest', String(result.matchesManifest));
-  await core.summary.addRaw(renderRdbRestoreSummary(result)).write();
+  await core.summary.addRaw(formatRdbRestoreSummary(result)).write();
   if (!result.matchesManifest)
     throw new ExternalError(
       `the RDB's keys differ from the backup's manifest (${result.differences.join('; ')}); nothing was written to ${config.targetDirectory}`,

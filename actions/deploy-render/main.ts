@@ -4,7 +4,7 @@ import { ExternalError } from '../../src/errors.js';
 import { RenderClient } from '../../src/render/client.js';
 import { parseRenderConfig } from '../../src/render/config.js';
 import { runRender, triggerHook } from '../../src/render/deploy.js';
-import { renderDeploySummary } from '../../src/render/summary.js';
+import { formatDeploySummary } from '../../src/render/summary.js';
 import { runAction } from '../common/run.js';
 
 await runAction('deploy-render', async (ctx) => {
@@ -71,6 +71,6 @@ await runAction('deploy-render', async (ctx) => {
   ctx.output('image', result.deploy?.image?.ref ?? '');
   ctx.output('finished-at', result.deploy?.finishedAt ?? '');
   core.info(`Render API calls: ${client.stats.calls} (${client.stats.retries} retried)`);
-  await core.summary.addRaw(renderDeploySummary(result, { deploymentUrl: deployment?.url, runUrl })).write();
+  await core.summary.addRaw(formatDeploySummary(result, { deploymentUrl: deployment?.url, runUrl })).write();
   if (!result.ok) throw new ExternalError(result.message);
 });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { ConfigurationError, ExternalError } from '../../src/errors.js';
 import { parseMigrateConfig } from '../../src/migrate/config.js';
 import { migrate } from '../../src/migrate/migrate.js';
-import { renderMigrateSummary } from '../../src/migrate/summary.js';
+import { formatMigrateSummary } from '../../src/migrate/summary.js';
 import { createFileStore, openOptionalStore } from '../../src/storage/index.js';
 import { cancelOnSignals } from '../../src/util/signals.js';
 import { type ActionContext, runAction } from '../common/run.js';
@@ -58,7 +58,7 @@ async function migrateStep(ctx: ActionContext): Promise<void> {
   ctx.output('rolled-back', result.rolledBack ? JSON.stringify(result.rolledBack) : '');
   ctx.output('pending', JSON.stringify(result.pending));
   ctx.output('backup-uri', result.backup?.uri ?? '');
-  await core.summary.addRaw(renderMigrateSummary(result)).write();
+  await core.summary.addRaw(formatMigrateSummary(result)).write();
   if (result.outcome.startsWith('failed')) {
     throw new ExternalError(`${result.error} (${result.outcome}: ${result.recovery})`);
   }

@@ -3,7 +3,7 @@ import { ExternalError } from '../../src/errors.js';
 import { createGitHubClient } from '../../src/github/client.js';
 import { parseIncidentOptions } from '../../src/incident/config.js';
 import { recordIncident } from '../../src/incident/incident.js';
-import { renderIncidentSummary } from '../../src/incident/summary.js';
+import { formatIncidentSummary } from '../../src/incident/summary.js';
 import { runAction } from '../common/run.js';
 
 await runAction('post-incident-issue', async (ctx) => {
@@ -27,7 +27,7 @@ await runAction('post-incident-issue', async (ctx) => {
       ? JSON.stringify(result.overdue.map((d) => ({ number: d.number, severity: d.severity, commented: d.commented })))
       : '',
   );
-  await core.summary.addRaw(renderIncidentSummary(options, result)).write();
+  await core.summary.addRaw(formatIncidentSummary(options, result)).write();
 
   if (result.findings?.length)
     throw new ExternalError(`incident '${options.key}' was not quiet: ${result.findings.join('; ')}`);

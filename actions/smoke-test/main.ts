@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseSmokeOptions } from '../../src/smoke/config.js';
 import { runSmokeTests } from '../../src/smoke/run.js';
-import { renderSmokeSummary } from '../../src/smoke/summary.js';
+import { formatSmokeSummary } from '../../src/smoke/summary.js';
 import { runAction } from '../common/run.js';
 
 await runAction('smoke-test', async (ctx) => {
@@ -19,7 +19,7 @@ await runAction('smoke-test', async (ctx) => {
   ctx.output('failed', report.failed.join(','));
   ctx.output('report', reportPath);
   ctx.output('p95-ms', report.p95Ms === undefined ? '' : String(Math.round(report.p95Ms)));
-  await core.summary.addRaw(renderSmokeSummary(report, reportPath)).write();
+  await core.summary.addRaw(formatSmokeSummary(report, reportPath)).write();
 
   const failures = report.checks.filter((c) => !c.passed);
   for (const f of failures.slice(0, 10))

@@ -26,7 +26,7 @@ import { COMPRESSION_EXTENSION } from './compression.js';
 import { type Encryption, encryptionRecord, type DecryptionKeys } from './encryption.js';
 import { type BackupManifest, MANIFEST_SUFFIX } from './manifest.js';
 import { materializeArchive } from './materialize.js';
-import { compactTimestamp, renderName, seriesName } from './names.js';
+import { compactTimestamp, formatName, seriesName } from './names.js';
 import { applyRetention as retainSeries } from './retention.js';
 import type { BackupConfig } from './config.js';
 import { type VerifyMode, verifyChecksum } from './verify.js';
@@ -64,7 +64,7 @@ export async function backup(o: BackupOptions): Promise<BackupResult> {
   const started = o.now ?? new Date();
   const t0 = performance.now();
   const db = o.source.conn.database;
-  const name = renderName(o.nameTemplate, { db, engine: o.source.engine, now: started });
+  const name = formatName(o.nameTemplate, { db, engine: o.source.engine, now: started });
   const format = o.source.engine === 'redis' ? 'rdb' : o.format;
   const ext =
     (format === 'rdb' ? '.rdb' : FORMAT_EXTENSION[format]) +

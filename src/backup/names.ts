@@ -19,15 +19,15 @@ export function compactTimestamp(d: Date): string {
     .replace(/\.\d{3}/, '');
 }
 
-export function renderName(template: string, values: { db: string; engine: string; now: Date }): string {
-  const safe = renderPart(template, values);
+export function formatName(template: string, values: { db: string; engine: string; now: Date }): string {
+  const safe = formatPart(template, values);
   if (!safe || safe.startsWith('.'))
     throw new ConfigurationError(`input 'name': '${template}' gives an empty or hidden name`);
   return safe;
 }
 
 /** The template with its placeholders filled and every character unsafe in a key or file name made `_`. */
-function renderPart(template: string, values: { db: string; engine: string; now: Date }): string {
+function formatPart(template: string, values: { db: string; engine: string; now: Date }): string {
   const out = template.replace(/\{([a-z]+)\}/g, (whole, key: string) => {
     switch (key) {
       case 'db':
@@ -55,7 +55,7 @@ export function seriesName(template: string, values: { db: string; engine: strin
   const now = new Date(0); // never rendered: the time placeholders are kept
   return template
     .split(TIME_PLACEHOLDER)
-    .map((part, i) => (i % 2 === 1 ? part : renderPart(part, { ...values, now })))
+    .map((part, i) => (i % 2 === 1 ? part : formatPart(part, { ...values, now })))
     .join('');
 }
 

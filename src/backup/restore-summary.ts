@@ -1,10 +1,10 @@
-import { fitSummary, headline, table } from '../report/markdown.js';
+import { fitSummary, headline, table } from '../markdown/blocks.js';
 import type { RestoreResult } from './restore.js';
 import { formatDuration } from '../util/time.js';
 import type { BackupStatus } from './freshness.js';
 import type { RdbRestoreResult } from './restore-rdb.js';
 
-export function renderRestoreSummary(r: RestoreResult, drill: boolean): string {
+export function formatRestoreSummary(r: RestoreResult, drill: boolean): string {
   const what = drill ? 'Restore drill' : 'Restore';
   const ok = r.matchesManifest;
   const sentence = ok
@@ -51,7 +51,7 @@ function countedHow(r: RestoreResult): string {
 }
 
 /** db-restore mode status: the backup found, its age against max-age, its archive. */
-export function renderBackupStatusSummary(status: BackupStatus, maxAgeMs: number | undefined): string {
+export function formatBackupStatusSummary(status: BackupStatus, maxAgeMs: number | undefined): string {
   const fresh = status.archivePresent !== false && (maxAgeMs === undefined || status.ageMs <= maxAgeMs);
   const age = formatDuration(status.ageMs);
   const sentence = !status.archivePresent
@@ -70,7 +70,7 @@ export function renderBackupStatusSummary(status: BackupStatus, maxAgeMs: number
 }
 
 /** db-restore of a Redis backup into a data directory. */
-export function renderRdbRestoreSummary(r: RdbRestoreResult): string {
+export function formatRdbRestoreSummary(r: RdbRestoreResult): string {
   const keys = r.keys ? Object.entries(r.keys) : undefined;
   const sentence = r.matchesManifest
     ? `Restore of ${r.restoredFrom} to ${r.file}: redis-check-rdb passed${keys ? `, ${keys.reduce((a, [, n]) => a + n, 0)} keys as in the manifest` : ''}`

@@ -1,10 +1,10 @@
 /** Job summaries for db-backup and db-restore. */
-import { fitSummary, headline, table } from '../report/markdown.js';
+import { fitSummary, headline, table } from '../markdown/blocks.js';
 import { formatBytes } from '../util/bytes.js';
 import type { BackupResult } from './backup.js';
 import { describeCompression } from './compression.js';
 
-export function renderBackupSummary(r: BackupResult): string {
+export function formatBackupSummary(r: BackupResult): string {
   const m = r.manifest;
   const rows = Object.values(m.tables).reduce((a, b) => a + b, 0);
   const parts = [

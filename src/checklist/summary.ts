@@ -1,10 +1,10 @@
-import { fitSummary, headline, table } from '../report/markdown.js';
+import { fitSummary, headline, table } from '../markdown/blocks.js';
 import type { ChecklistResult } from './run.js';
 
 const ICON = { passed: '✅', failed: '❌', skipped: '⏭️ skipped', 'not-run': '➖ not run' } as const;
 
 /** The job summary of the root action: the checklist itself. */
-export function renderChecklistSummary(r: ChecklistResult): string {
+export function formatChecklistSummary(r: ChecklistResult): string {
   const sentence = r.ok
     ? `Deploy checklist passed in ${r.durationSeconds}s`
     : `Deploy checklist failed at "${r.items.find((i) => i.id === r.failedStep)?.title ?? r.failedStep}"`;

@@ -27,12 +27,12 @@ import { checkQuiet } from './check.js';
 import { reviewIncidents } from './review.js';
 import { notifySuccess } from './success.js';
 import {
-  renderDuplicateComment,
-  renderFailureComment,
-  renderIssueBody,
-  renderResolvedComment,
-  type RenderInput,
-} from './render.js';
+  formatDuplicateComment,
+  formatFailureComment,
+  formatIssueBody,
+  formatResolvedComment,
+  type IncidentText,
+} from './format.js';
 import {
   SEVERITIES,
   SEVERITY_COLORS,
@@ -82,7 +82,7 @@ export async function recordIncident(o: IncidentOptions, deps: IncidentDeps): Pr
     `incident '${o.key}': ${open.length} open and ${closed.length} closed issue(s) in ${repo.owner}/${repo.repo}`,
   );
 
-  const render = (since: Date, previous?: Issue): RenderInput => ({
+  const render = (since: Date, previous?: Issue): IncidentText => ({
     options: o,
     now,
     since,
@@ -105,7 +105,7 @@ export async function recordIncident(o: IncidentOptions, deps: IncidentDeps): Pr
     const since = await episodeStart(gh, o, issue);
     const durationMs = Math.max(0, now.getTime() - since.getTime());
     const id = newId();
-    await comment(issue.number, renderResolvedComment({ ...render(since), id, durationMs }), id);
+    await comment(issue.number, formatResolvedComment({ ...render(since), id, durationMs }), id);
     await updateIssue(gh, repo, issue.number, { state: 'closed', state_reason: 'completed' });
     for (const dup of open.slice(1)) await closeDuplicate(gh, o, dup.number, issue.number, now, newId(), logger);
     result.duplicatesClosed = open.slice(1).map((i) => i.number);
@@ -117,7 +117,7 @@ export async function recordIncident(o: IncidentOptions, deps: IncidentDeps): Pr
     const id = newId();
     await comment(
       issue.number,
-      renderFailureComment({ ...render(now), event: 'failed', id, escalatedFrom: result.escalatedFrom }),
+      formatFailureComment({ ...render(now), event: 'failed', id, escalatedFrom: result.escalatedFrom }),
       id,
     );
     Object.assign(result, {
@@ -142,7 +142,7 @@ export async function recordIncident(o: IncidentOptions, deps: IncidentDeps): Pr
     const closedAt = issue.closedAt ? new Date(issue.closedAt) : undefined;
     await comment(
       issue.number,
-      renderFailureComment({ ...render(now), event: 'reopened', id, escalatedFrom: result.escalatedFrom, closedAt }),
+      formatFailureComment({ ...render(now), event: 'reopened', id, escalatedFrom: result.escalatedFrom, closedAt }),
       id,
     );
     Object.assign(result, { action: 'reopened', issue: issueRef(issue, title) });
@@ -151,7 +151,7 @@ export async function recordIncident(o: IncidentOptions, deps: IncidentDeps): Pr
     const previous = closed[0];
     result.labelsCreated = await ensureLabels(gh, repo, labelSpecs(o.labels), logger);
     const since = firstFailureTime(result.failedJobs) ?? now;
-    const body = renderIssueBody(render(since, previous));
+    const body = formatIssueBody(render(since, previous));
     const sinceIso = since.toISOString();
     const created = await createIssue(
       gh,
@@ -172,7 +172,7 @@ export async function recordIncident(o: IncidentOptions, deps: IncidentDeps): Pr
       await closeDuplicate(gh, o, created.number, older.number, now, newId(), logger);
       result.duplicatesClosed = [created.number];
       const id = newId();
-      await comment(older.number, renderFailureComment({ ...render(now), event: 'failed', id }), id);
+      await comment(older.number, formatFailureComment({ ...render(now), event: 'failed', id }), id);
       Object.assign(result, { action: 'commented', issue: issueRef(older), previous: undefined });
     }
   }
@@ -266,7 +266,7 @@ async function closeDuplicate(
     gh,
     o.repository,
     duplicate,
-    renderDuplicateComment(o, canonical, now, id),
+    formatDuplicateComment(o, canonical, now, id),
     () => findComment(gh, o, duplicate, id),
     logger,
   );

@@ -6,7 +6,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { escapeCell, table } from '../report/markdown.js';
+import { escapeCell, table } from '../markdown/blocks.js';
 import { capLine, neutraliseLine } from './text.js';
 
 export interface LoadedReport {
@@ -49,14 +49,14 @@ const MAX_ROWS = 50;
 const cell = (v: unknown, max = 300) => capLine(neutraliseLine(v === undefined || v === null ? '' : String(v)), max);
 
 /** Markdown for every report: a heading and a table each, or a line saying why one is missing. */
-export function renderReports(reports: readonly LoadedReport[]): string {
-  return reports.map(renderReport).join('\n\n');
+export function formatReports(reports: readonly LoadedReport[]): string {
+  return reports.map(formatReport).join('\n\n');
 }
 
-export function renderReport(r: LoadedReport): string {
+export function formatReport(r: LoadedReport): string {
   if (!r.data || !r.tool) return `- ⚠️ Report \`${cell(r.path, 200).replace(/`/g, "'")}\`: ${cell(r.problem)}`;
-  if (r.tool === 'smoke-test') return renderSmoke(r.data, r.path);
-  return renderGeneric(r.tool, r.data, r.path);
+  if (r.tool === 'smoke-test') return formatSmoke(r.data, r.path);
+  return formatGeneric(r.tool, r.data, r.path);
 }
 
 interface SmokeCheckLike {
@@ -67,7 +67,7 @@ interface SmokeCheckLike {
   latencyMs?: { p50?: unknown; p95?: unknown; p99?: unknown };
 }
 
-function renderSmoke(data: Record<string, unknown>, file: string): string {
+function formatSmoke(data: Record<string, unknown>, file: string): string {
   const checks = (Array.isArray(data.checks) ? data.checks : []) as SmokeCheckLike[];
   const failed = checks.filter((c) => c.passed !== true).length;
   const verdict =
@@ -91,7 +91,7 @@ function renderSmoke(data: Record<string, unknown>, file: string): string {
   return `#### smoke-test: ${verdict}\n\n${table(['Check', 'Result', 'Attempts', 'p50', 'p95', 'p99', 'Reason'], rows)}${more}`;
 }
 
-function renderGeneric(tool: string, data: Record<string, unknown>, file: string): string {
+function formatGeneric(tool: string, data: Record<string, unknown>, file: string): string {
   const entries = Object.entries(data).filter(([k]) => k !== 'tool');
   const rows = entries.slice(0, MAX_ROWS).map(([k, v]) => [`\`${cell(k, 80).replace(/`/g, "'")}\``, describe(v)]);
   const more =

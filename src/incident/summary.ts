@@ -1,12 +1,12 @@
 /** The post-incident-issue job summary: headline, what was done, links. */
-import { fitSummary, headline, links, table } from '../report/markdown.js';
+import { fitSummary, headline, links, table } from '../markdown/blocks.js';
 import { formatDuration } from '../util/time.js';
 import { neutraliseLine } from './text.js';
 import type { IncidentOptions, IncidentResult } from './types.js';
 
-export function renderIncidentSummary(o: IncidentOptions, r: IncidentResult): string {
-  if (o.status === 'review') return renderReviewSummary(o, r);
-  if (o.status === 'check') return renderCheckSummary(o, r);
+export function formatIncidentSummary(o: IncidentOptions, r: IncidentResult): string {
+  if (o.status === 'review') return formatReviewSummary(o, r);
+  if (o.status === 'check') return formatCheckSummary(o, r);
   const ok = r.notifications.every((n) => n.ok);
   const n = r.issue ? `#${r.issue.number}` : '';
   const sentence: Record<IncidentResult['action'], string> = {
@@ -57,7 +57,7 @@ export function renderIncidentSummary(o: IncidentOptions, r: IncidentResult): st
   return fitSummary(parts.filter(Boolean).join('\n\n') + '\n');
 }
 
-function renderReviewSummary(o: IncidentOptions, r: IncidentResult): string {
+function formatReviewSummary(o: IncidentOptions, r: IncidentResult): string {
   const overdue = r.overdue ?? [];
   const sentence = overdue.length
     ? `${overdue.length} open incident${overdue.length > 1 ? 's' : ''} past the response target`
@@ -73,7 +73,7 @@ function renderReviewSummary(o: IncidentOptions, r: IncidentResult): string {
   return fitSummary(parts.join('\n\n') + '\n');
 }
 
-function renderCheckSummary(o: IncidentOptions, r: IncidentResult): string {
+function formatCheckSummary(o: IncidentOptions, r: IncidentResult): string {
   const findings = r.findings ?? [];
   const since = o.since?.toISOString().replace(/\.\d{3}Z$/, 'Z') ?? '';
   const sentence = findings.length

@@ -1,4 +1,4 @@
-import { fitSummary, headline, table } from '../report/markdown.js';
+import { fitSummary, headline, table } from '../markdown/blocks.js';
 import { formatBytes } from '../util/bytes.js';
 import type { MigrateResult } from './migrate.js';
 
@@ -12,7 +12,7 @@ const SENTENCE: Record<MigrateResult['outcome'], string> = {
   failed: 'Migration failed',
 };
 
-export function renderMigrateSummary(r: MigrateResult): string {
+export function formatMigrateSummary(r: MigrateResult): string {
   const ok = !r.outcome.startsWith('failed');
   const parts = [headline(ok, `${SENTENCE[r.outcome]} (${r.durationSeconds}s)`)];
   const rows: string[][] = [

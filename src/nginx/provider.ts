@@ -7,7 +7,7 @@ import { ExternalError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { describeCommand, type ExecResult, type Host } from '../ssh/host.js';
 import type { Colour, ProviderLock, TrafficProvider, TrafficState } from '../switch/types.js';
-import { readUpstreamState, renderUpstream } from './upstream.js';
+import { readUpstreamState, formatUpstream } from './upstream.js';
 
 export interface NginxProviderOptions {
   file: string;
@@ -61,7 +61,7 @@ export class NginxProvider implements TrafficProvider {
   async apply(state: TrafficState): Promise<void> {
     if (this.current === undefined) await this.readState();
     const { file } = this.options;
-    const text = renderUpstream({
+    const text = formatUpstream({
       name: this.options.upstreamName,
       state,
       keepalive: this.options.keepalive,

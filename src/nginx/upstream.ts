@@ -48,7 +48,7 @@ export function colourWeights(state: TrafficState): Shares {
   return { [a]: w.target, [b]: w.other } as Shares;
 }
 
-export function renderUpstream(spec: UpstreamSpec): string {
+export function formatUpstream(spec: UpstreamSpec): string {
   const { state } = spec;
   const weights = colourWeights(state);
   const oneLine = (s: string | undefined) => (s ?? '').replace(/[\r\n]+/g, ' ');

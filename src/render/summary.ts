@@ -1,7 +1,7 @@
-import { fitSummary, headline, links, table } from '../report/markdown.js';
+import { fitSummary, headline, links, table } from '../markdown/blocks.js';
 import type { RenderResult } from './deploy.js';
 
-export function renderDeploySummary(r: RenderResult, extra: { deploymentUrl?: string; runUrl?: string }): string {
+export function formatDeploySummary(r: RenderResult, extra: { deploymentUrl?: string; runUrl?: string }): string {
   const parts = [headline(r.ok, `${r.service.name}: ${r.message} (${r.durationSeconds}s)`)];
   if (r.timeline.length) {
     parts.push(

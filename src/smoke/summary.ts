@@ -1,9 +1,9 @@
 /** The smoke-test job summary: headline, one row per check, the reason for every failure. */
-import { fitSummary, headline, table } from '../report/markdown.js';
+import { fitSummary, headline, table } from '../markdown/blocks.js';
 import { formatDuration } from '../util/time.js';
 import type { SmokeReport } from './types.js';
 
-export function renderSmokeSummary(report: SmokeReport, reportPath?: string): string {
+export function formatSmokeSummary(report: SmokeReport, reportPath?: string): string {
   const n = report.checks.length;
   const sentence = report.passed
     ? `Smoke test passed: ${n} check${n === 1 ? '' : 's'} healthy in ${formatDuration(report.durationMs)}`

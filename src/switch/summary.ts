@@ -1,13 +1,13 @@
 /** The blue-green-switch job summary: headline, where traffic is, the steps table, links. */
 import { errorMessage } from '../errors.js';
 import { describeShares } from './shares.js';
-import { fitSummary, headline, links, table } from '../report/markdown.js';
+import { fitSummary, headline, links, table } from '../markdown/blocks.js';
 import { redactUrl, scrub } from '../redact.js';
 import { formatDuration } from '../util/time.js';
 import { describeState } from './plan.js';
 import { COLOURS, type CommandReport, type RetireResult, type SwitchResult, type TrafficState } from './types.js';
 
-export function renderSwitchSummary(result: SwitchResult, runUrl?: string, secrets: readonly string[] = []): string {
+export function formatSwitchSummary(result: SwitchResult, runUrl?: string, secrets: readonly string[] = []): string {
   const verb = result.action === 'rollback' ? 'Rollback' : 'Switch';
   let sentence: string;
   if (result.ok && result.unchanged) sentence = `${result.to} already had all traffic: nothing changed`;
@@ -92,7 +92,7 @@ export function renderSwitchSummary(result: SwitchResult, runUrl?: string, secre
   return fitSummary(scrub(parts.join('\n\n'), secrets) + '\n');
 }
 
-export function renderStatusSummary(state: TrafficState | undefined, where: string): string {
+export function formatStatusSummary(state: TrafficState | undefined, where: string): string {
   if (!state) {
     return `${headline(true, `No blue-green state recorded yet in ${where}`)}\n`;
   }
@@ -112,7 +112,7 @@ export function renderStatusSummary(state: TrafficState | undefined, where: stri
   return fitSummary(parts.join('\n\n') + '\n');
 }
 
-export function renderRetireSummary(result: RetireResult, runUrl?: string, secrets: readonly string[] = []): string {
+export function formatRetireSummary(result: RetireResult, runUrl?: string, secrets: readonly string[] = []): string {
   let sentence: string;
   if (result.ok && result.already)
     sentence = `${result.colour} was retired already after the switch of ${result.idleSince}`;

@@ -9,6 +9,7 @@ import { chmod, cp, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadActionMetadata } from '../../scripts/runner/action.js';
+import { RENDER_ACTIONS } from '../../src/render/config.js';
 import { type ActionRun, emptyOutputs, runAction, type RunOptions } from '../harness/action.js';
 import { type GitHubSim, startGitHubSim } from '../harness/github-sim.js';
 import { json, startHttpServer, type TestServer } from '../harness/http-server.js';
@@ -85,16 +86,8 @@ const githubEnv = () => ({
 
 describe('the mode inputs the matrix covers', () => {
   it('are read from action.yml, so a new mode joins the matrix', async () => {
-    expect(await modesOf('deploy-render', 'action')).toEqual([
-      'deploy',
-      'rollback',
-      'status',
-      'cancel',
-      'suspend',
-      'resume',
-      'restart',
-      'scale',
-    ]);
+    // The library's actions (parseRenderConfig accepts these) are action.yml's.
+    expect(await modesOf('deploy-render', 'action')).toEqual([...RENDER_ACTIONS]);
     expect(await modesOf('blue-green-switch', 'action')).toEqual(['switch', 'rollback', 'status', 'retire']);
     expect(await modesOf('db-restore', 'mode')).toEqual(['new-database', 'clean', 'status']);
     expect(await modesOf('migrate-with-backup', 'tool')).toEqual([

@@ -15,7 +15,7 @@ import { sampleColours, startNginx, type NginxServer } from '../harness/nginx.js
 import { startSshd, type SshServer } from '../harness/sshd.js';
 import { runProcess } from '../harness/process.js';
 import { tempDir } from '../harness/tmp.js';
-import { renderUpstream } from '../../src/nginx/upstream.js';
+import { formatUpstream } from '../../src/nginx/upstream.js';
 import type { TrafficState } from '../../src/switch/types.js';
 
 /** A colour's app: `/` answers `<colour> <version>`, `/health` `{"status":"healthy","version":…}`, the version read from its file. */
@@ -422,7 +422,7 @@ describe('blue-green-switch action retire', () => {
     };
     await writeFile(
       nginx.upstreamFile,
-      renderUpstream({ name: 'app', state: half, keepalive: 8, maxFails: 1, failTimeout: '10s' }),
+      formatUpstream({ name: 'app', state: half, keepalive: 8, maxFails: 1, failTimeout: '10s' }),
     );
     expect((await runProcess('sh', ['-c', nginx.reloadCommand])).code).toBe(0);
     const run = await runAction('blue-green-switch', clean(retire({ 'retire-after': '0s', 'skip-if-held': 'true' })));

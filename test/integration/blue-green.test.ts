@@ -16,7 +16,7 @@ import {
   type NginxServer,
 } from '../harness/nginx.js';
 import { runProcess } from '../harness/process.js';
-import { renderUpstream } from '../../src/nginx/upstream.js';
+import { formatUpstream } from '../../src/nginx/upstream.js';
 import type { TrafficState } from '../../src/switch/types.js';
 
 let blue: ColourBackend;
@@ -314,7 +314,7 @@ describe('blue-green-switch on a real nginx', () => {
     };
     await writeFile(
       nginx.upstreamFile,
-      renderUpstream({ name: 'app', state: half, keepalive: 8, maxFails: 1, failTimeout: '10s' }),
+      formatUpstream({ name: 'app', state: half, keepalive: 8, maxFails: 1, failTimeout: '10s' }),
     );
     expect((await runProcess('sh', ['-c', nginx.reloadCommand])).code).toBe(0);
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { seriesOf } from '../../src/backup/manifest.js';
-import { inSeries, inferSeries, renderName, seriesHead, seriesName } from '../../src/backup/names.js';
+import { inSeries, inferSeries, formatName, seriesHead, seriesName } from '../../src/backup/names.js';
 
 const now = new Date('2026-11-21T23:05:01.123Z');
 
@@ -19,7 +19,7 @@ describe('seriesName', () => {
     ['fixed-name', 'fixed-name'],
   ])('renders %p for database app as %p, and every name it makes is in it', (template, series) => {
     expect(seriesName(template, { db: 'app', engine: 'postgres' })).toBe(series);
-    expect(inSeries(renderName(template, { db: 'app', engine: 'postgres', now }), series)).toBe(true);
+    expect(inSeries(formatName(template, { db: 'app', engine: 'postgres', now }), series)).toBe(true);
   });
 
   it('keeps a database name with braces from passing for a placeholder', () => {

@@ -9,8 +9,8 @@ import { parseIncidentOptions, parseResponseTargets } from '../../src/incident/c
 import { severityOf } from '../../src/incident/incident.js';
 import { eventMarker, issueMarker, readEventMarker, readIssueMarker } from '../../src/incident/marker.js';
 import { notifyEvent, pagerDutyEvent, slackMessage } from '../../src/incident/notify.js';
-import { renderFailureComment, renderIssueBody, type RenderInput } from '../../src/incident/render.js';
-import { renderReport } from '../../src/incident/reports.js';
+import { formatFailureComment, formatIssueBody, type IncidentText } from '../../src/incident/format.js';
+import { formatReport } from '../../src/incident/reports.js';
 import { fillTemplate, validateTemplate, PLACEHOLDERS, type TemplateValues } from '../../src/incident/template.js';
 import { cap, fitBody, GITHUB_BODY_LIMIT, neutralise } from '../../src/incident/text.js';
 import { moreSevere, type IncidentOptions, type IncidentResult, type Severity } from '../../src/incident/types.js';
@@ -104,7 +104,7 @@ describe('template', () => {
 
 describe('reports', () => {
   it('renders a smoke-test report as a table, escaping pipes and defusing mentions', () => {
-    const md = renderReport({
+    const md = formatReport({
       path: 'r.json',
       tool: 'smoke-test',
       data: {
@@ -120,7 +120,7 @@ describe('reports', () => {
   });
 
   it('renders an unknown tool as a key/value table and a problem as a note', () => {
-    const md = renderReport({
+    const md = formatReport({
       path: 'x.json',
       tool: 'deploy-render',
       data: { tool: 'deploy-render', id: 'dep-1', ok: true, nested: { a: 1 } },
@@ -128,7 +128,7 @@ describe('reports', () => {
     expect(md).toBe(
       '#### deploy-render\n\n| Field | Value |\n| --- | --- |\n| `id` | dep-1 |\n| `ok` | true |\n| `nested` | `{"a":1}` |',
     );
-    expect(renderReport({ path: 'gone.json', problem: 'not found' })).toBe('- ⚠️ Report `gone.json`: not found');
+    expect(formatReport({ path: 'gone.json', problem: 'not found' })).toBe('- ⚠️ Report `gone.json`: not found');
   });
 });
 
@@ -258,7 +258,7 @@ const jobs: FailedJob[] = [
 ];
 
 describe('rendering', () => {
-  const input = (o: IncidentOptions): RenderInput => ({
+  const input = (o: IncidentOptions): IncidentText => ({
     options: o,
     now: new Date('2024-05-01T12:30:00Z'),
     since: new Date('2024-05-01T12:05:00Z'),
@@ -266,7 +266,7 @@ describe('rendering', () => {
   });
 
   it('fills the built-in template: guide sections, the failure as first timeline entry, the failed jobs', () => {
-    const body = renderIssueBody(
+    const body = formatIssueBody(
       input(
         baseOptions({
           text: {
@@ -299,7 +299,7 @@ describe('rendering', () => {
   });
 
   it('scrubs a secret that reached user text, as the last guard', () => {
-    const body = renderIssueBody(
+    const body = formatIssueBody(
       input(
         baseOptions({
           text: {
@@ -317,7 +317,7 @@ describe('rendering', () => {
   });
 
   it('says when severity was raised in a failure comment', () => {
-    const c = renderFailureComment({
+    const c = formatFailureComment({
       ...input(baseOptions({ severity: 'P0' })),
       event: 'failed',
       id: 'i',

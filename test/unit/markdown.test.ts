@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { escapeCell, fitSummary, headline, links, SUMMARY_LIMIT_BYTES, table } from '../../src/report/markdown.js';
+import { escapeCell, fitSummary, headline, links, SUMMARY_LIMIT_BYTES, table } from '../../src/markdown/blocks.js';
 
 const NOTE = '_…summary cut to fit GitHub’s 1 MiB limit; the full report is in the JSON report file._';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { ConfigurationError } from '../../src/errors.js';
-import { colourWeights, nginxWeights, readUpstreamState, renderUpstream } from '../../src/nginx/upstream.js';
+import { colourWeights, nginxWeights, readUpstreamState, formatUpstream } from '../../src/nginx/upstream.js';
 import { describeShares, formatShares } from '../../src/switch/shares.js';
 import type { TrafficState } from '../../src/switch/types.js';
 
@@ -20,7 +20,7 @@ function state(extra: Partial<TrafficState> = {}): TrafficState {
 }
 
 const render = (s: TrafficState) =>
-  renderUpstream({ name: 'app', state: s, keepalive: 32, maxFails: 1, failTimeout: '10s' });
+  formatUpstream({ name: 'app', state: s, keepalive: 32, maxFails: 1, failTimeout: '10s' });
 
 describe('nginx weights for a share', () => {
   it.each([
@@ -78,7 +78,7 @@ describe('the upstream file', () => {
 
   it('omits keepalive when it is 0', () => {
     expect(
-      renderUpstream({ name: 'app', state: state(), keepalive: 0, maxFails: 1, failTimeout: '10s' }),
+      formatUpstream({ name: 'app', state: state(), keepalive: 0, maxFails: 1, failTimeout: '10s' }),
     ).not.toContain('keepalive');
   });
 

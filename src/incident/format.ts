@@ -7,7 +7,7 @@ import type { FailedJob } from '../github/jobs.js';
 import { scrub } from '../redact.js';
 import { formatDuration } from '../util/time.js';
 import { eventMarker, issueMarker, type IncidentEventKind } from './marker.js';
-import { renderReports } from './reports.js';
+import { formatReports } from './reports.js';
 import { BUILT_IN_TEMPLATE, fillTemplate, type TemplateValues } from './template.js';
 import { cap, capLine, fitBody, formatUtc, neutralise, neutraliseLine } from './text.js';
 import type { IncidentOptions, Severity } from './types.js';
@@ -27,7 +27,7 @@ export const DEFAULT_ACTION_ITEMS = [
   'Update the runbook',
 ];
 
-export interface RenderInput {
+export interface IncidentText {
   options: IncidentOptions;
   now: Date;
   /** First failure of this incident. */
@@ -96,13 +96,13 @@ function code(text: string): string {
   return capLine(text.replace(/`/g, "'").replace(/\s+/g, ' '), 200);
 }
 
-function timeline(input: RenderInput): string {
+function timeline(input: IncidentText): string {
   const first = `- ${formatUtc(input.since)} — ❌ ${failureSentence(input.options)}`;
   const rest = bullets(input.options.text.timeline);
   return [first, rest].filter(Boolean).join('\n');
 }
 
-export function runContext(input: RenderInput): string {
+export function runContext(input: IncidentText): string {
   const { run } = input.options;
   if (!input.options.includeRunContext || !run.runUrl) return '';
   const rows: [string, string][] = [];
@@ -118,7 +118,7 @@ export function runContext(input: RenderInput): string {
   return ['| | |', '| --- | --- |', ...rows.map(([k, v]) => `| **${k}** | ${v.replace(/\|/g, '\\|')} |`)].join('\n');
 }
 
-export function failedJobs(input: RenderInput): string {
+export function failedJobs(input: IncidentText): string {
   if (!input.options.includeRunContext) return '';
   if (input.runContextNote) return `> [!WARNING]\n> ${neutraliseLine(input.runContextNote)}`;
   const jobs = input.failedJobs;
@@ -138,12 +138,12 @@ export function failedJobs(input: RenderInput): string {
   return `**Failed jobs** (${jobs.length})\n\n${lines.join('\n')}${moreJobs}`;
 }
 
-function reports(input: RenderInput): string {
+function reports(input: IncidentText): string {
   if (input.options.reports.length === 0) return '';
-  return cap(renderReports(input.options.reports), REPORTS_MAX);
+  return cap(formatReports(input.options.reports), REPORTS_MAX);
 }
 
-export function templateValues(input: RenderInput): TemplateValues {
+export function templateValues(input: IncidentText): TemplateValues {
   const o = input.options;
   const prev = input.previous
     ? `> [!NOTE]\n> This failure follows an earlier incident with the same key: #${input.previous.number} (${input.previous.url}).`
@@ -178,7 +178,7 @@ function footer(o: IncidentOptions): string {
 }
 
 /** The body of a new incident issue. */
-export function renderIssueBody(input: RenderInput): string {
+export function formatIssueBody(input: IncidentText): string {
   const o = input.options;
   const body = [
     issueMarker({ key: o.key, since: input.since }),
@@ -189,7 +189,7 @@ export function renderIssueBody(input: RenderInput): string {
   return finish(body, o);
 }
 
-export interface FailureCommentInput extends RenderInput {
+export interface FailureCommentInput extends IncidentText {
   event: Extract<IncidentEventKind, 'failed' | 'reopened'>;
   id: string;
   escalatedFrom?: Severity;
@@ -197,7 +197,7 @@ export interface FailureCommentInput extends RenderInput {
 }
 
 /** A comment on an open (or just reopened) incident: the new timeline entry, the run, what failed. */
-export function renderFailureComment(input: FailureCommentInput): string {
+export function formatFailureComment(input: FailureCommentInput): string {
   const o = input.options;
   const heading =
     input.event === 'reopened'
@@ -219,12 +219,12 @@ export function renderFailureComment(input: FailureCommentInput): string {
   return finish(parts.join('\n\n'), o);
 }
 
-export interface ResolvedCommentInput extends RenderInput {
+export interface ResolvedCommentInput extends IncidentText {
   id: string;
   durationMs: number;
 }
 
-export function renderResolvedComment(input: ResolvedCommentInput): string {
+export function formatResolvedComment(input: ResolvedCommentInput): string {
   const o = input.options;
   const parts = [
     eventMarker({ key: o.key, event: 'resolved', at: input.now, id: input.id }),
@@ -243,7 +243,7 @@ export function renderResolvedComment(input: ResolvedCommentInput): string {
 }
 
 /** Posted on an issue that lost a creation race to an older one with the same key. */
-export function renderDuplicateComment(o: IncidentOptions, canonical: number, now: Date, id: string): string {
+export function formatDuplicateComment(o: IncidentOptions, canonical: number, now: Date, id: string): string {
   return [
     eventMarker({ key: o.key, event: 'duplicate', at: now, id }),
     `Closed as a duplicate of #${canonical}: another run opened the incident for the same key at the same time.`,

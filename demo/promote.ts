@@ -190,8 +190,8 @@ export async function promotionRun(d: PromotionDemo): Promise<PromotionResult> {
   /** The items of a checklist run, printed as they end, and kept for the summary. */
   const onItem =
     (extra?: (item: ChecklistItem) => void): ChecklistOptions['onItem'] =>
-    (item, phase) => {
-      if (phase === 'start') return progress.start(item.title);
+    (item, when) => {
+      if (when === 'start') return progress.start(item.title);
       progress.stop();
       extra?.(item);
       steps.push({ ...item, phase });

@@ -21,7 +21,7 @@ await runAction('checklist', async (ctx) => {
       logger: ctx.logger,
       tempDir: ctx.tempDir,
       cwd: ctx.workspace,
-      appliedBy: process.env.GITHUB_ACTOR ?? os.userInfo().username,
+      appliedBy: ctx.run.actor ?? os.userInfo().username,
       pgClients: (spec) => pgClientResolver(spec, ctx.logger),
       run: ctx.run,
       secrets: ctx.secrets,

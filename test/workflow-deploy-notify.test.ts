@@ -4,7 +4,7 @@
  * Its exact with: block runs through the post-incident-issue bundle against the GitHub and Slack simulators.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type GitHubSim, startGitHubSim } from './harness/github-sim.js';
+import { type GitHubSim, startGitHubSim, githubRunEnv } from './harness/github-sim.js';
 import { type NotifySim, startNotifySim } from './harness/notify-sim.js';
 import { expandWorkflow, findJob, runJob } from './harness/workflow.js';
 
@@ -29,9 +29,7 @@ async function incidentJob(inputs: Record<string, unknown>) {
     // The outcome step (a run: script reading needs.*) said the deploy went live.
     stepOutcomes: { outcome: { outputs: { failed: 'false', outcome: 'deployed' } } },
     env: {
-      GITHUB_API_URL: gh.url,
-      GITHUB_SERVER_URL: gh.serverUrl,
-      GITHUB_REPOSITORY: `${gh.repo.owner}/${gh.repo.name}`,
+      ...githubRunEnv(gh),
       GITHUB_RUN_ID: String(run.runId),
       GITHUB_WORKFLOW: 'Deploy production',
       GITHUB_SHA: 'c0ffee0c0ffee0c0ffee0c0ffee0c0ffee0c0ffe',

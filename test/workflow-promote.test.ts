@@ -4,7 +4,7 @@
  * gets exactly the commit staging ran, or nothing when staging did not soak, had an incident, or fails its checks.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type GitHubSim, startGitHubSim } from './harness/github-sim.js';
+import { type GitHubSim, startGitHubSim, githubRunEnv } from './harness/github-sim.js';
 import { json, startHttpServer, type TestServer } from './harness/http-server.js';
 import { type RenderSim, startRenderSim } from './harness/render-sim.js';
 import { condition, interpolate } from '../scripts/runner/expressions.js';
@@ -27,9 +27,7 @@ afterAll(async () => {
 });
 
 const ghEnv = () => ({
-  GITHUB_API_URL: gh.url,
-  GITHUB_SERVER_URL: gh.serverUrl,
-  GITHUB_REPOSITORY: `${gh.repo.owner}/${gh.repo.name}`,
+  ...githubRunEnv(gh),
   GITHUB_RUN_ID: '77',
   GITHUB_WORKFLOW: 'Promote to production',
 });

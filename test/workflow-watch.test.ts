@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { condition } from '../scripts/runner/expressions.js';
 import { runAction } from './harness/action.js';
-import { type GitHubSim, startGitHubSim } from './harness/github-sim.js';
+import { type GitHubSim, startGitHubSim, githubRunEnv } from './harness/github-sim.js';
 import { json, selfSignedCert, startHttpServer, type TestServer } from './harness/http-server.js';
 import { type PgServer, startPostgres } from './harness/postgres.js';
 import { tempDir } from './harness/tmp.js';
@@ -41,9 +41,7 @@ afterAll(async () => {
 
 const env = () => ({
   NODE_EXTRA_CA_CERTS: cert.certFile,
-  GITHUB_API_URL: gh.url,
-  GITHUB_SERVER_URL: gh.serverUrl,
-  GITHUB_REPOSITORY: `${gh.repo.owner}/${gh.repo.name}`,
+  ...githubRunEnv(gh),
   GITHUB_WORKFLOW: 'Daily watch',
 });
 

@@ -17,11 +17,11 @@ await runAction('blue-green-switch', async (ctx) => {
   for (const s of sshKeySecrets(ctx.inputs.raw('ssh-key'))) ctx.secret(s);
   const config = parseBlueGreenConfig(ctx.inputs);
   for (const s of config.release?.smoke?.secrets ?? []) ctx.secret(s);
-  const runUrl = workflowRunUrl();
+  const { runUrl } = ctx.run;
   const holder = `${runUrl ?? 'a run'} (pid ${process.pid} on ${os.hostname()}, since ${new Date().toISOString()})`;
 
   const host: Host = config.ssh
-    ? await openSsh({ ...config.ssh, sudo: config.sudo, tempDir: process.env.RUNNER_TEMP })
+    ? await openSsh({ ...config.ssh, sudo: config.sudo, tempDir: ctx.tempDir })
     : new LocalHost(config.sudo);
   try {
     const provider = new NginxProvider(host, { ...config.nginx, servers: config.servers }, ctx.logger);
@@ -99,11 +99,4 @@ function setOutputs(ctx: ActionContext, state: TrafficState | undefined): void {
   ctx.output('previous', state?.previous ?? '');
   ctx.output('weights', state ? formatShares(state.shares) : '');
   ctx.output('switched-at', state?.source === 'header' ? (state.time ?? '') : '');
-}
-
-function workflowRunUrl(): string | undefined {
-  const { GITHUB_SERVER_URL, GITHUB_REPOSITORY, GITHUB_RUN_ID, GITHUB_RUN_ATTEMPT } = process.env;
-  if (!GITHUB_SERVER_URL || !GITHUB_REPOSITORY || !GITHUB_RUN_ID) return undefined;
-  const attempt = GITHUB_RUN_ATTEMPT && GITHUB_RUN_ATTEMPT !== '1' ? `/attempts/${GITHUB_RUN_ATTEMPT}` : '';
-  return `${GITHUB_SERVER_URL}/${GITHUB_REPOSITORY}/actions/runs/${GITHUB_RUN_ID}${attempt}`;
 }

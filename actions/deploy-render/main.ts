@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
 import { type GitHubDeployment, createGitHubDeployment } from '../../src/deployments/github.js';
-import { ExternalError } from '../../src/errors.js';
+import { ConfigurationError, ExternalError } from '../../src/errors.js';
 import { RenderClient } from '../../src/render/client.js';
 import { parseRenderConfig } from '../../src/render/config.js';
 import { runRender, triggerHook } from '../../src/render/deploy.js';
@@ -28,7 +28,7 @@ await runAction('deploy-render', async (ctx) => {
   const client = new RenderClient({ baseUrl: config.apiUrl, apiKey: config.apiKey, logger: ctx.logger });
   let serviceUrl: string | undefined;
   let deployment: GitHubDeployment | undefined;
-  const [owner, repo] = (process.env.GITHUB_REPOSITORY ?? '/').split('/');
+  const { repository, apiUrl, sha } = ctx.run;
   const result = await runRender({
     ...config,
     client,
@@ -38,12 +38,16 @@ await runAction('deploy-render', async (ctx) => {
       started: async (deployId, service) => {
         serviceUrl = service?.serviceDetails?.url;
         if (!config.github || deployment) return;
+        if (!repository)
+          throw new ConfigurationError(
+            "input 'environment': a GitHub Deployment needs the repository (GITHUB_REPOSITORY), which is set only in a workflow run",
+          );
         deployment = await createGitHubDeployment({
           token: config.github.token,
-          apiUrl: process.env.GITHUB_API_URL ?? 'https://api.github.com',
-          owner: owner!,
-          repo: repo!,
-          ref: process.env.GITHUB_SHA ?? config.commit ?? 'HEAD',
+          apiUrl,
+          owner: repository.owner,
+          repo: repository.repo,
+          ref: sha ?? config.commit ?? 'HEAD',
           environment: config.github.environment,
           environmentUrl: config.github.environmentUrl ?? serviceUrl,
           logUrl: runUrl,

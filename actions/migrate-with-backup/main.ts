@@ -40,9 +40,7 @@ async function migrateStep(ctx: ActionContext): Promise<void> {
     signal: cancel.signal,
     cwd,
     backupTo,
-    appliedBy: process.env.GITHUB_ACTOR
-      ? `${process.env.GITHUB_ACTOR} (${process.env.GITHUB_WORKFLOW ?? 'workflow'})`
-      : os.userInfo().username,
+    appliedBy: ctx.run.actor ? `${ctx.run.actor} (${ctx.run.workflow ?? 'workflow'})` : os.userInfo().username,
     resolveClient: pgClientResolver(config.pgClient, ctx.logger),
     tempDir,
     logger: ctx.logger,

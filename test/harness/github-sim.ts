@@ -476,6 +476,22 @@ export interface SeededRun {
 
 export type SimPermission = 'issues' | 'actions' | 'deployments';
 
+/**
+ * The variables a runner sets that point an action at GitHub, aimed at the simulator (its API, web base and
+ * repository), with the run's own variables (GITHUB_RUN_ID, GITHUB_WORKFLOW, …) from `extra`.
+ */
+export function githubRunEnv(
+  gh: Pick<GitHubSim, 'url' | 'serverUrl' | 'repo'>,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    GITHUB_API_URL: gh.url,
+    GITHUB_SERVER_URL: gh.serverUrl,
+    GITHUB_REPOSITORY: `${gh.repo.owner}/${gh.repo.name}`,
+    ...extra,
+  };
+}
+
 export interface GitHubSim {
   url: string;
   serverUrl: string;

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { loadActionMetadata } from '../../scripts/runner/action.js';
 import { RENDER_ACTIONS } from '../../src/render/config.js';
 import { type ActionRun, emptyOutputs, runAction, type RunOptions } from '../harness/action.js';
-import { type GitHubSim, startGitHubSim } from '../harness/github-sim.js';
+import { type GitHubSim, startGitHubSim, githubRunEnv } from '../harness/github-sim.js';
 import { json, startHttpServer, type TestServer } from '../harness/http-server.js';
 import { type ColourBackend, type NginxServer, startColourBackend, startNginx } from '../harness/nginx.js';
 import { type PgServer, startPostgres } from '../harness/postgres.js';
@@ -70,9 +70,7 @@ function expectClean(run: ActionRun, what: string): void {
 }
 
 const githubEnv = () => ({
-  GITHUB_API_URL: gh.url,
-  GITHUB_SERVER_URL: gh.serverUrl,
-  GITHUB_REPOSITORY: `${gh.repo.owner}/${gh.repo.name}`,
+  ...githubRunEnv(gh),
   GITHUB_RUN_ID: '4242',
   GITHUB_RUN_NUMBER: '7',
   GITHUB_RUN_ATTEMPT: '1',

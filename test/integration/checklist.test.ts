@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { emptyOutputs, runAction, type ActionRun } from '../harness/action.js';
-import { type GitHubSim, startGitHubSim } from '../harness/github-sim.js';
+import { type GitHubSim, startGitHubSim, githubRunEnv } from '../harness/github-sim.js';
 import { json, startHttpServer, type TestServer } from '../harness/http-server.js';
 import { type PgServer, startPostgres } from '../harness/postgres.js';
 import { type RenderSim, startRenderSim } from '../harness/render-sim.js';
@@ -84,9 +84,7 @@ function ghEnv(): Record<string, string> {
     jobs: [{ name: 'deploy', conclusion: 'failure', steps: [{ name: 'checklist', conclusion: 'failure' }] }],
   });
   return {
-    GITHUB_API_URL: github.url,
-    GITHUB_SERVER_URL: github.serverUrl,
-    GITHUB_REPOSITORY: `${github.repo.owner}/${github.repo.name}`,
+    ...githubRunEnv(github),
     GITHUB_RUN_ID: String(seededRun.runId),
     GITHUB_WORKFLOW: 'deploy',
     GITHUB_JOB: 'deploy',

@@ -208,13 +208,11 @@ describe('deploy-render', () => {
 
 describe('deploy-render GitHub Deployments', () => {
   it('moves a GitHub Deployment to success, and to failure saying so when the deploy was rolled back', async () => {
-    const { startGitHubSim } = await import('../harness/github-sim.js');
+    const { githubRunEnv, startGitHubSim } = await import('../harness/github-sim.js');
     const github = await startGitHubSim();
     try {
       const env = {
-        GITHUB_API_URL: github.url,
-        GITHUB_SERVER_URL: github.serverUrl,
-        GITHUB_REPOSITORY: `${github.repo.owner}/${github.repo.name}`,
+        ...githubRunEnv(github),
         GITHUB_RUN_ID: '42',
         GITHUB_SHA: 'b'.repeat(40),
       };

@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { emptyOutputs, runAction, type ActionRun } from '../harness/action.js';
-import { type GitHubSim, startGitHubSim } from '../harness/github-sim.js';
+import { type GitHubSim, startGitHubSim, githubRunEnv } from '../harness/github-sim.js';
 import { type NotifySim, startNotifySim } from '../harness/notify-sim.js';
 import { tempDir } from '../harness/tmp.js';
 
@@ -29,9 +29,7 @@ afterEach(() => {
 function env(): Record<string, string> {
   const run = gh.seedRun({ runId: ++runId });
   return {
-    GITHUB_API_URL: gh.url,
-    GITHUB_SERVER_URL: gh.serverUrl,
-    GITHUB_REPOSITORY: `${gh.repo.owner}/${gh.repo.name}`,
+    ...githubRunEnv(gh),
     GITHUB_RUN_ID: String(run.runId),
     GITHUB_RUN_NUMBER: String(runId),
     GITHUB_RUN_ATTEMPT: '1',

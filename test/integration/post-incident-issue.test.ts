@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runAction, type ActionRun, emptyOutputs } from '../harness/action.js';
 import { startHttpServer } from '../harness/http-server.js';
-import { startGitHubSim, type GitHubSim, type SeededRun, type SimIssue } from '../harness/github-sim.js';
+import { startGitHubSim, type GitHubSim, type SeededRun, type SimIssue, githubRunEnv } from '../harness/github-sim.js';
 import { startNotifySim, type NotifySim } from '../harness/notify-sim.js';
 import { tempDir } from '../harness/tmp.js';
 
@@ -41,9 +41,7 @@ const SHA = '4f1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c';
 
 function env(extra: Record<string, string> = {}): Record<string, string> {
   return {
-    GITHUB_API_URL: gh.url,
-    GITHUB_SERVER_URL: gh.serverUrl,
-    GITHUB_REPOSITORY: `${gh.repo.owner}/${gh.repo.name}`,
+    ...githubRunEnv(gh),
     GITHUB_RUN_ID: String(runId),
     GITHUB_RUN_NUMBER: String(++runNumber),
     GITHUB_RUN_ATTEMPT: '1',

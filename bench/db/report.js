@@ -236,7 +236,8 @@ export function findings(result) {
     cpuBudget(c('floor'), file, x, result.host?.cpuCount ?? os.cpus().length),
     `db-backup → s3rver, ${ms(c('backup-s3').wallMs)}, against the guides' ${ms(c('guide-total').wallMs)} ` +
       `(gzip -6 is their bottleneck: ${ms(c('guide-dump').wallMs)} for pg_dump | gzip): ${ratio(large.ratios.s3Speedup)}; ` +
-      `its dump phase ${mst(phase('backup-s3', D))}, then ${c('backup-s3').readBack === false ? 'no read-back (s3rver confirmed every part on upload: the MD5 of each part equals its ETag) and the manifest' : 'the read-back from s3rver and the manifest'} ${mst(phase('backup-s3', R))}; ${rt(large.ratios.s3ToFloor)} the floor.`,
+      `its dump phase ${mst(phase('backup-s3', D))}, then ${c('backup-s3').readBack === false ? "no read-back (s3rver confirmed every part on upload: the MD5 of each part equals its ETag), only the upload's tail (the last parts in flight, and s3rver's CompleteMultipartUpload, which copies the parts into one file) and the manifest" : 'the read-back from s3rver and the manifest'} ${mst(phase('backup-s3', R))}; ${rt(large.ratios.s3ToFloor)} the floor.`,
+    s3Budget(c('floor'), c('backup-s3'), x, result.host?.cpuCount ?? os.cpus().length),
     `db-restore, ${ms(restore.wallMs)} = ${ratio(restore.wallMs / guideRestore)} the guides' ${ms(guideRestore)}: ` +
       `start-up and the manifest ${mst(phase('restore', `before ${rRead}`))}, reading the archive back (sha256) and ` +
       `\`zstd -d\` into the temp file, with the walk for the data offsets and the rows per table beside it ${mst(phase('restore', rRead))}, pg_restore --jobs=${result.restoreJobs} ` +
@@ -264,6 +265,23 @@ function cpuBudget(floor, file, x, cpus) {
         `this machine; more cores move that bound.`
       : `: the ${GOALS.backupFileMaxRatio}× goal is within reach, and what separates the run from that bound is ` +
         `scheduling (the processes wait on each other through pipes), not work.`)
+  );
+}
+
+/** What the S3 backup's CPU (without s3rver's, which is not measured) allows at best on this machine. */
+function s3Budget(floor, s3, x, cpus) {
+  const need = (s3?.treeCpuSeconds ?? NaN) + (s3?.serverCpuSeconds ?? NaN);
+  if (!Number.isFinite(need) || !floor) return 'CPU budget to S3: not measured (no GNU time).';
+  const boundMs = (need / cpus) * 1000;
+  return (
+    `CPU budget to S3: the backup needs ${s(need)} of CPU (process tree ${s(s3.treeCpuSeconds)}: pg_dump, zstd, the ` +
+    `check, Node with its sha256 of the archive and MD5 of each part; server ${s(s3.serverCpuSeconds)}), besides ` +
+    `s3rver's own (not measured: the store, a separate process on the same CPUs, which receives every part, hashes ` +
+    `it, and on CompleteMultipartUpload copies the parts into one file). On ${cpus} CPUs that alone takes at least ` +
+    `${mst(boundMs)} = ${x(boundMs)} the floor` +
+    (boundMs / floor.wallMs > GOALS.s3MaxRatio
+      ? `, more than the ${GOALS.s3MaxRatio}× goal allows: on this machine, with the store on the same CPUs, the default compression and full check cost more than the goal leaves.`
+      : `; the ${GOALS.s3MaxRatio}× goal is within reach of the work itself.`)
   );
 }
 

@@ -2,7 +2,7 @@
  * `npm run demo`: the whole deploy checklist live on this machine, without Render, a cloud bucket or GitHub.
  *
  * Starts PostgreSQL, s3rver (the backup bucket), the Render and GitHub simulators and a small sample app, then
- * runs the checklist twice through `runChecklist`: a good release (all green) and a bad release whose smoke
+ * runs the root action's checklist (its inputs, parseChecklistConfig and checklistSteps: ./checklist.ts) twice: a good release (all green) and a bad release whose smoke
  * test fails (rolled back, incident issue opened in the GitHub simulator). When nginx is installed the app runs
  * as two colours (blue, green) behind a real nginx on loopback, and the checklist switches traffic to the
  * colour that got the release (the blue-green-switch library) before the smoke test, which goes through nginx;
@@ -17,8 +17,6 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { resolveCompression } from '../src/backup/compression.js';
-import { checklistIncident } from '../src/checklist/incident.js';
 import { type ChecklistOptions, type ChecklistResult, runChecklist } from '../src/checklist/run.js';
 import { formatChecklistSummary } from '../src/checklist/summary.js';
 import type { ChecklistItem } from '../src/checklist/types.js';
@@ -30,9 +28,7 @@ import { NginxProvider } from '../src/nginx/provider.js';
 import { findPgClients, resolvePgClient } from '../src/postgres/client.js';
 import { parsePgUrl } from '../src/postgres/connection.js';
 import { RenderClient } from '../src/render/client.js';
-import { parseSmokeOptions } from '../src/smoke/config.js';
 import { LocalHost } from '../src/ssh/host.js';
-import { createS3Store, type S3Store } from '../src/storage/s3.js';
 import { parseBlueGreenConfig, switchOptions } from '../src/switch/config.js';
 import { HttpProbe } from '../src/switch/health.js';
 import { type Colour, otherColour } from '../src/switch/types.js';
@@ -43,6 +39,7 @@ import { newestSystemBinDir, type PgServer, startPostgres } from '../test/harnes
 import { startRenderSim } from '../test/harness/render-sim.js';
 import { startS3 } from '../test/harness/s3.js';
 import { tempDir } from '../test/harness/tmp.js';
+import { backupInputs, demoChecklist, renderInputs } from './checklist.js';
 import { promotionRun } from './promote.js';
 
 /** The repository root (this file is build/demo/demo/main.js once compiled). */
@@ -308,15 +305,6 @@ async function main(): Promise<number> {
   const migrationsDir = path.join(work.path, 'migrations');
   await mkdir(migrationsDir, { recursive: true });
 
-  const store: S3Store = createS3Store({
-    bucket: s3.bucket,
-    endpoint: s3.endpoint,
-    region: s3.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    logger,
-  });
-  onCleanup('the S3 client', () => store.close());
   const service = render.addService({ name: 'shop-web', url: (nginx ?? apps[0]!).url });
   const host = new LocalHost();
   onCleanup('the nginx host', () => host.close());
@@ -363,14 +351,8 @@ async function main(): Promise<number> {
       GITHUB_ACTOR: 'octocat',
       GITHUB_EVENT_NAME: 'push',
     });
-    const smokeInputs: Record<string, string> = {
-      // Through nginx when there is one: the smoke test sees what users see.
-      checks: `- name: health\n  url: ${(nginx ?? target).url}/health\n  expect-json:\n${nginx ? `    $.colour: ${target.name}\n` : ''}    $.version: ${version}\n    $.checks.*: healthy`,
-      timeout: '4s',
-      'retry-interval': '500ms',
-      'request-timeout': '2s',
-    };
-    const smoke = parseSmokeOptions(new Inputs((name) => smokeInputs[name] ?? ''));
+    // Through nginx when there is one: the smoke test sees what users see.
+    const smokeChecks = `- name: health\n  url: ${(nginx ?? target).url}/health\n  expect-json:\n${nginx ? `    $.colour: ${target.name}\n` : ''}    $.version: ${version}\n    $.checks.*: healthy`;
     // The blue-green-switch action's own inputs, parsed by its parser: the idle colour takes all traffic once its
     // /livez answers, and nginx must then answer as the new release.
     let blueGreenSwitch: ChecklistOptions['switch'];
@@ -399,53 +381,36 @@ async function main(): Promise<number> {
       };
     }
 
-    const result: ChecklistResult = await runChecklist({
-      logger,
-      database: {
-        conn,
-        backupTo: { store, prefix: 'backups/' },
-        compression: resolveCompression('auto'),
-        resolveClient: (serverMajor) => resolvePgClient({ kind: 'auto' }, serverMajor, { logger }),
-        tempDir: work.path,
-        migrations: {
-          tool: 'sql',
-          migrationsDir,
-          cwd: work.path,
-          onFailure: 'restore',
-          dryRun: false,
-          lint: 'error',
-          allowDestructive: false,
-          allowOutOfOrder: false,
-          lockTimeoutMs: 5_000,
-          waitForLockMs: 30_000,
-          appliedBy: 'opskit-demo',
-        },
-        onProgress: (bytes) => progress.setBytes(bytes),
-      },
-      deploy: {
-        client: renderClient,
-        serviceId: service.id,
-        commit: version.replace(/\./g, '') + 'abc1234',
-        timeoutMs: 60_000,
-      },
-      switch: blueGreenSwitch,
-      smoke,
-      incident: checklistIncident({
-        token: github.token,
-        run,
-        environment: 'production',
-        severity: 'P2',
+    // The root action's inputs, as a deploy workflow's step would give them.
+    const inputs: Record<string, string> = {
+      ...backupInputs(pg.url('shop'), s3, 'backups/'),
+      'migrations-dir': 'migrations',
+      ...renderInputs(render, service.id, version.replace(/\./g, '') + 'abc1234'),
+      'smoke-checks': smokeChecks,
+      'smoke-timeout': '4s',
+      'github-token': github.token,
+      severity: 'P2',
+      environment: 'production',
+    };
+    const result: ChecklistResult = await runChecklist(
+      demoChecklist({
+        inputs,
         logger,
+        workDir: work.path,
+        run,
         secrets,
+        signal: interrupted.signal,
+        switch: blueGreenSwitch,
+        onProgress: (bytes) => progress.setBytes(bytes),
+        onItem: (item, phase) => {
+          if (phase === 'start') return progress.start(item.title);
+          progress.stop();
+          if (item.id === 'deploy' && item.state === 'passed') target.release = version;
+          if (item.id === 'rollback' && item.state === 'passed') target.release = previous;
+          out(`  ${itemLine(item)}`);
+        },
       }),
-      onItem: (item, phase) => {
-        if (phase === 'start') return progress.start(item.title);
-        progress.stop();
-        if (item.id === 'deploy' && item.state === 'passed') target.release = version;
-        if (item.id === 'rollback' && item.state === 'passed') target.release = previous;
-        out(`  ${itemLine(item)}`);
-      },
-    });
+    );
     progress.stop();
 
     out();
@@ -514,8 +479,7 @@ async function main(): Promise<number> {
     host,
     pg,
     conn,
-    store,
-    backupPrefix: 'backups/',
+    backupInputs: backupInputs(pg.url('shop'), s3, 'backups/'),
     tempDir: work.path,
     outputDir: OUTPUT_DIR,
     logger,

@@ -21,8 +21,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BackupResult } from '../src/backup/backup.js';
-import { resolveCompression } from '../src/backup/compression.js';
-import type { LocatedBackup } from '../src/backup/locate.js';
+import { locateBackup, parseBackupRef } from '../src/backup/locate.js';
 import { restore, type RestoreResult } from '../src/backup/restore.js';
 import { formatRestoreSummary } from '../src/backup/restore-summary.js';
 import { type ChecklistOptions, type ChecklistResult, runChecklist } from '../src/checklist/run.js';
@@ -45,7 +44,7 @@ import { parseSmokeOptions } from '../src/smoke/config.js';
 import { runSmokeTests } from '../src/smoke/run.js';
 import type { SmokeOptions } from '../src/smoke/types.js';
 import type { Host } from '../src/ssh/host.js';
-import type { Store } from '../src/storage/types.js';
+import { parseS3Settings } from '../src/storage/destination.js';
 import { parseBlueGreenConfig, switchOptions } from '../src/switch/config.js';
 import { HttpProbe } from '../src/switch/health.js';
 import { releasePreparer } from '../src/switch/release.js';
@@ -56,6 +55,7 @@ import { json, startHttpServer } from '../test/harness/http-server.js';
 import type { NginxServer } from '../test/harness/nginx.js';
 import { type PgServer, rowCounts } from '../test/harness/postgres.js';
 import type { RenderSim } from '../test/harness/render-sim.js';
+import { demoChecklist, renderInputs } from './checklist.js';
 
 /** The deploy-command the idle colour gets (a plain Node script: run by the host as a separate program). */
 const DEPLOY_SCRIPT = fileURLToPath(new URL('../../../demo/deploy-colour.js', import.meta.url));
@@ -98,8 +98,8 @@ export interface PromotionDemo {
   pg: PgServer;
   /** Production's database. */
   conn: PgConnection;
-  store: Store;
-  backupPrefix: string;
+  /** The root action's inputs for production's pre-release backup (database-url, backup-destination, S3). */
+  backupInputs: Record<string, string>;
   tempDir: string;
   outputDir: string;
   logger: Logger;
@@ -226,19 +226,26 @@ export async function promotionRun(d: PromotionDemo): Promise<PromotionResult> {
       { status: 'live', ms: 100 },
     ],
   });
-  const stagingSmoke = smokeOptions(healthCheck(`${stagingApp.url}/health`, d.version, d.commit));
-  const staged: ChecklistResult = await runChecklist({
-    logger,
-    signal,
-    deploy: { client: d.renderClient, serviceId: staging.id, commit: d.commit, timeoutMs: 60_000 },
-    smoke: stagingSmoke,
-    onItem: onItem((item) => {
-      if (item.id === 'deploy' && item.state === 'passed') {
-        stagingApp.release = d.version;
-        stagingApp.commit = d.commit;
-      }
+  const stagingChecks = healthCheck(`${stagingApp.url}/health`, d.version, d.commit);
+  const staged: ChecklistResult = await runChecklist(
+    demoChecklist({
+      inputs: {
+        ...renderInputs(d.render, staging.id, d.commit),
+        'smoke-checks': stagingChecks,
+        'smoke-timeout': '5s',
+        environment: 'staging',
+      },
+      logger,
+      workDir: d.tempDir,
+      signal,
+      onItem: onItem((item) => {
+        if (item.id === 'deploy' && item.state === 'passed') {
+          stagingApp.release = d.version;
+          stagingApp.commit = d.commit;
+        }
+      }),
     }),
-  });
+  );
   summaries.push(`### Staging (promote.yml phase stage)\n\n${formatChecklistSummary(staged)}`);
 
   // ---- 2. promote.yml phase promote: soaked, no staging incident, smoke tests pass again; what staging ran.
@@ -300,7 +307,7 @@ export async function promotionRun(d: PromotionDemo): Promise<PromotionResult> {
     const healthy =
       quiet &&
       (await step('Staging passes its smoke tests again', async (s) => {
-        const report = await runSmokeTests(stagingSmoke, logger);
+        const report = await runSmokeTests(smokeOptions(stagingChecks), logger);
         const failed = report.checks.filter((c) => !c.passed);
         s.detail = failed.length
           ? failed.map((c) => `${c.name}: ${c.reason}`).join('; ')
@@ -323,14 +330,6 @@ export async function promotionRun(d: PromotionDemo): Promise<PromotionResult> {
 
   // ---- 3. Production: pre-release backup, then the blue-green release (or a Render deploy without nginx).
   let production: ChecklistResult | undefined;
-  const database: NonNullable<ChecklistOptions['database']> = {
-    conn: d.conn,
-    backupTo: { store: d.store, prefix: d.backupPrefix },
-    compression: resolveCompression('auto'),
-    resolveClient: (serverMajor) => resolvePgClient({ kind: 'auto' }, serverMajor, { logger }),
-    tempDir: d.tempDir,
-    onProgress: (bytes) => progress.setBytes(bytes),
-  };
   phase = 'production';
   if (promoted && !signal?.aborted) {
     const commit = promoted.commit;
@@ -416,23 +415,30 @@ export async function promotionRun(d: PromotionDemo): Promise<PromotionResult> {
         progress.start(`Health gate on ${colour}, then traffic to ${colour} through nginx`);
         return report;
       };
-      production = await runChecklist({
-        logger,
-        signal,
-        database,
-        switch: {
-          options: switchOptions(config, `opskit demo, run ${d.n} (pid ${process.pid})`),
-          deps: {
-            provider: new NginxProvider(d.host, { ...config.nginx, servers: config.servers }, logger),
-            probe: new HttpProbe(),
-            logger,
-            signal,
-            prepare,
+      production = await runChecklist(
+        demoChecklist({
+          inputs: {
+            ...d.backupInputs,
+            'smoke-checks': healthCheck(`${nginx.url}/health`, d.version, commit, idle),
+            'smoke-timeout': '5s',
           },
-        },
-        smoke: smokeOptions(healthCheck(`${nginx.url}/health`, d.version, commit, idle)),
-        onItem: onItem(),
-      });
+          logger,
+          workDir: d.tempDir,
+          signal,
+          onProgress: (bytes) => progress.setBytes(bytes),
+          switch: {
+            options: switchOptions(config, `opskit demo, run ${d.n} (pid ${process.pid})`),
+            deps: {
+              provider: new NginxProvider(d.host, { ...config.nginx, servers: config.servers }, logger),
+              probe: new HttpProbe(),
+              logger,
+              signal,
+              prepare,
+            },
+          },
+          onItem: onItem(),
+        }),
+      );
       live = (production.switchBack ?? production.switch)?.now?.live ?? live;
     } else {
       const app = d.apps[0]!;
@@ -446,19 +452,26 @@ export async function promotionRun(d: PromotionDemo): Promise<PromotionResult> {
           { status: 'live', ms: 100 },
         ],
       });
-      production = await runChecklist({
-        logger,
-        signal,
-        database,
-        deploy: { client: d.renderClient, serviceId: d.productionServiceId, commit, timeoutMs: 60_000 },
-        smoke: smokeOptions(healthCheck(`${app.url}/health`, d.version, commit)),
-        onItem: onItem((item) => {
-          if (item.id === 'deploy' && item.state === 'passed') {
-            app.release = d.version;
-            app.commit = commit;
-          }
+      production = await runChecklist(
+        demoChecklist({
+          inputs: {
+            ...d.backupInputs,
+            ...renderInputs(d.render, d.productionServiceId, commit),
+            'smoke-checks': healthCheck(`${app.url}/health`, d.version, commit),
+            'smoke-timeout': '5s',
+          },
+          logger,
+          workDir: d.tempDir,
+          signal,
+          onProgress: (bytes) => progress.setBytes(bytes),
+          onItem: onItem((item) => {
+            if (item.id === 'deploy' && item.state === 'passed') {
+              app.release = d.version;
+              app.commit = commit;
+            }
+          }),
         }),
-      });
+      );
     }
     summaries.push(`### Production (promote.yml's production job)\n\n${formatChecklistSummary(production)}`);
     if (production.switch)
@@ -479,14 +492,12 @@ export async function promotionRun(d: PromotionDemo): Promise<PromotionResult> {
     await d.pg.psql(`DELETE FROM products WHERE id > ${KEEP_PRODUCTS}`, db);
     const damaged = await rowCounts(d.pg, db);
     out(`  row counts now: ${describeCounts(damaged)}`);
-    const name = (uri: string) => d.backupPrefix + uri.slice(uri.lastIndexOf('/') + 1);
-    const located: LocatedBackup = {
-      store: d.store,
-      prefix: d.backupPrefix,
-      archiveKey: name(backup.uri),
-      manifestKey: name(backup.manifestUri),
-      manifest: backup.manifest,
-    };
+    // As db-restore finds it: the backup's manifest URI as its source input, of production's database.
+    const located = await locateBackup(
+      parseBackupRef('source', backup.manifestUri, parseS3Settings(new Inputs((n) => d.backupInputs[n] ?? ''))),
+      { tempDir: d.tempDir, logger },
+      { database: db },
+    );
     const serviceId = d.productionServiceId;
     const seen = (operationId: string, from: number) =>
       render.requests.find((r) => r.operationId === operationId && r.at >= from && r.path.includes(serviceId));
@@ -524,7 +535,7 @@ export async function promotionRun(d: PromotionDemo): Promise<PromotionResult> {
             target: d.conn,
             mode: 'clean',
             confirm: db,
-            preRestore: { store: d.store, prefix: `${d.backupPrefix}pre-restore/` },
+            preRestore: { store: located.store, prefix: `${located.prefix}pre-restore/` },
             jobs: 2,
             keys: { identities: [] },
             drill: false,

@@ -303,3 +303,21 @@ describe('src/', () => {
     }
   });
 });
+
+describe('the checklist', () => {
+  /** Every `runChecklist(` call in a file, with what its argument starts with. */
+  const calls = (file: string): string[] =>
+    [...readFileSync(file, 'utf8').matchAll(/\brunChecklist\(\s*([A-Za-z_$][\w$]*)?/g)].map((m) => m[1] ?? '{');
+
+  it('is built by checklistSteps in the root action and the demo, never by hand', () => {
+    expect(calls('main.ts')).toEqual(['checklistSteps']);
+    const demo = readdirSync('demo')
+      .filter((f) => f.endsWith('.ts'))
+      .flatMap((f) => calls(path.join('demo', f)));
+    expect(demo.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(demo)).toEqual(new Set(['demoChecklist']));
+    expect(readFileSync('demo/checklist.ts', 'utf8')).toMatch(/return checklistSteps\(config,/);
+    // and the check can fail: a hand-built options object is seen
+    expect(calls('test/fixtures/architecture/hand-built-checklist.ts.txt')).toEqual(['{']);
+  });
+});

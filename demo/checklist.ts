@@ -71,3 +71,17 @@ export function renderInputs(
     'deploy-timeout': '1m',
   };
 }
+
+/** The blue-green-switch inputs that point it at the demo's nginx and its two colours. */
+export function nginxInputs(
+  nginx: { upstreamFile: string; testCommand: string; reloadCommand: string },
+  servers: { blue: string; green: string },
+): Record<string, string> {
+  return {
+    'upstream-file': nginx.upstreamFile,
+    blue: servers.blue,
+    green: servers.green,
+    'nginx-test-command': nginx.testCommand,
+    'nginx-reload-command': nginx.reloadCommand,
+  };
+}

@@ -39,7 +39,7 @@ import { newestSystemBinDir, type PgServer, startPostgres } from '../test/harnes
 import { startRenderSim } from '../test/harness/render-sim.js';
 import { startS3 } from '../test/harness/s3.js';
 import { tempDir } from '../test/harness/tmp.js';
-import { backupInputs, demoChecklist, renderInputs } from './checklist.js';
+import { backupInputs, demoChecklist, nginxInputs, renderInputs } from './checklist.js';
 import { promotionRun } from './promote.js';
 
 /** The repository root (this file is build/demo/demo/main.js once compiled). */
@@ -358,11 +358,7 @@ async function main(): Promise<number> {
     let blueGreenSwitch: ChecklistOptions['switch'];
     if (nginx) {
       const switchInputs: Record<string, string> = {
-        'upstream-file': nginx.upstreamFile,
-        blue: app('blue').server,
-        green: app('green').server,
-        'nginx-test-command': nginx.testCommand,
-        'nginx-reload-command': nginx.reloadCommand,
+        ...nginxInputs(nginx, { blue: app('blue').server, green: app('green').server }),
         'health-path': '/livez',
         'health-successes': '2',
         'health-timeout': '10s',

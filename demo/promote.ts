@@ -55,7 +55,7 @@ import { json, startHttpServer } from '../test/harness/http-server.js';
 import type { NginxServer } from '../test/harness/nginx.js';
 import { type PgServer, rowCounts } from '../test/harness/postgres.js';
 import type { RenderSim } from '../test/harness/render-sim.js';
-import { demoChecklist, renderInputs } from './checklist.js';
+import { demoChecklist, nginxInputs, renderInputs } from './checklist.js';
 
 /** The deploy-command the idle colour gets (a plain Node script: run by the host as a separate program). */
 const DEPLOY_SCRIPT = fileURLToPath(new URL('../../../demo/deploy-colour.js', import.meta.url));
@@ -356,11 +356,7 @@ export async function promotionRun(d: PromotionDemo): Promise<PromotionResult> {
         `  production, blue-green (blue-green-release.yml): ${d.version} (commit ${commit}) to ${idle} (idle), its smoke checks asked of ${idle} directly, then nginx moves traffic; the smoke test then goes through nginx (${nginx.url}/health)`,
       );
       const switchInputs: Record<string, string> = {
-        'upstream-file': nginx.upstreamFile,
-        blue: app('blue').server,
-        green: app('green').server,
-        'nginx-test-command': nginx.testCommand,
-        'nginx-reload-command': nginx.reloadCommand,
+        ...nginxInputs(nginx, { blue: app('blue').server, green: app('green').server }),
         'deploy-command': `'${process.execPath}' '${DEPLOY_SCRIPT}' ${agent.url} --commit ${commit}`,
         'command-timeout': '30s',
         version: d.version,

@@ -21,7 +21,7 @@ import { dropDatabase } from './restore.js';
 /** The first key of opskit's two-key advisory locks on temp databases ('opsk'); the second is hashtext(name). */
 const LOCK_SPACE = 0x6f70736b;
 const TEMP_NAME = /^opskit_(?:verify_(\d{8}t\d{6}z)_[a-z0-9]{1,8}|drill_(\d{8}t\d{6}z))$/;
-export const ABANDONED_AFTER_MS = 60 * 60 * 1000;
+const ABANDONED_AFTER_MS = 60 * 60 * 1000;
 
 /** When the temp database `name` was made, from its name; undefined when the name is not one opskit makes. */
 export function tempDatabaseCreated(name: string): Date | undefined {
@@ -34,15 +34,11 @@ export function tempDatabaseCreated(name: string): Date | undefined {
 }
 
 /**
- * Marks `name` as in use by this session (`admin`) until the session ends or releaseTempDatabase: take it
- * before CREATE DATABASE, so that no other run ever sees the database without its lock.
+ * Marks `name` as in use by this session (`admin`) until the session ends (the run's admin connection outlives its
+ * temp database): take it before CREATE DATABASE, so that no other run ever sees the database without its lock.
  */
 export async function holdTempDatabase(admin: pg.Client, name: string): Promise<void> {
   await admin.query('SELECT pg_advisory_lock($1, hashtext($2))', [LOCK_SPACE, name]);
-}
-
-export async function releaseTempDatabase(admin: pg.Client, name: string): Promise<void> {
-  await admin.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_SPACE, name]).catch(() => undefined);
 }
 
 /**

@@ -8,15 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync, readdirSync, utimesSync, writeFileSync, copyFileSync } from 'node:fs';
 import { CreateMultipartUploadCommand, ListMultipartUploadsCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import path from 'node:path';
-import { type BackupOptions, type BackupResult, backup } from '../../src/backup/backup.js';
+import type { BackupOptions, BackupResult } from '../../src/backup/backup.js';
 import { locateBackup, parseBackupRef } from '../../src/backup/locate.js';
 import { MANIFEST_SUFFIX } from '../../src/backup/manifest.js';
 import { compactTimestamp } from '../../src/backup/names.js';
 import { parseRetention } from '../../src/backup/retention.js';
 import { ConfigurationError } from '../../src/errors.js';
 import { memoryLogger } from '../../src/logger.js';
-import { resolvePgClient } from '../../src/postgres/client.js';
-import { parsePgUrl } from '../../src/postgres/connection.js';
 import { type ArtifactApi, createArtifactStore } from '../../src/storage/artifact.js';
 import { createFileStore } from '../../src/storage/file.js';
 import { createS3Store, type S3Store } from '../../src/storage/s3.js';
@@ -25,6 +23,7 @@ import { runAction } from '../harness/action.js';
 import { type PgServer, rowCounts, schemaDump, startPostgres } from '../harness/postgres.js';
 import { type S3Server, startS3 } from '../harness/s3.js';
 import { tempDir } from '../harness/tmp.js';
+import { pgBackup } from '../harness/backup.js';
 
 let pg: PgServer;
 let s3: S3Server;
@@ -71,23 +70,7 @@ function backupOf(
   now: Date,
   extra: Partial<BackupOptions> = {},
 ): Promise<BackupResult> {
-  return backup({
-    source: { engine: 'postgres', conn: parsePgUrl('database-url', pg.url(db)) },
-    store,
-    prefix,
-    nameTemplate,
-    format: 'custom',
-    jobs: 1,
-    compression: { algo: 'zstd', level: 1 },
-    encryption: { kind: 'none' },
-    verify: 'checksum',
-    resolveClient: (major) => resolvePgClient({ kind: 'auto' }, major, { logger }),
-    extraArgs: [],
-    tempDir: dir.path,
-    logger,
-    now,
-    ...extra,
-  });
+  return pgBackup({ url: pg.url(db), store, prefix, nameTemplate, tempDir: dir.path, logger, now, ...extra });
 }
 
 const at = (minutes: number) => new Date(Date.UTC(2026, 10, 21, 2, minutes, 0));

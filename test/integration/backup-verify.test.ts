@@ -7,15 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { chmodSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Transform } from 'node:stream';
-import { backup } from '../../src/backup/backup.js';
 import { memoryLogger } from '../../src/logger.js';
-import { parsePgUrl } from '../../src/postgres/connection.js';
-import { resolvePgClient } from '../../src/postgres/client.js';
 import { createFileStore } from '../../src/storage/file.js';
 import { runAction } from '../harness/action.js';
 import { type PgServer, seedSampleSchema, startPostgres } from '../harness/postgres.js';
 import { runProcess } from '../harness/process.js';
 import { tempDir } from '../harness/tmp.js';
+import { pgBackup } from '../harness/backup.js';
 
 let pg: PgServer;
 let dir: Awaited<ReturnType<typeof tempDir>>;
@@ -124,24 +122,9 @@ describe('verify: full while the backup is written', () => {
         );
       },
     };
-    const conn = parsePgUrl('database-url', pg.url('app'));
     const logger = memoryLogger();
     await expect(
-      backup({
-        source: { engine: 'postgres', conn },
-        store,
-        prefix: '',
-        nameTemplate: 'altered',
-        format: 'custom',
-        jobs: 1,
-        compression: { algo: 'zstd', level: 1 },
-        encryption: { kind: 'none' },
-        verify: 'full',
-        resolveClient: (major) => resolvePgClient({ kind: 'auto' }, major, { logger }),
-        extraArgs: [],
-        tempDir: dir.path,
-        logger,
-      }),
+      pgBackup({ url: pg.url('app'), store, nameTemplate: 'altered', verify: 'full', tempDir: dir.path, logger }),
     ).rejects.toThrow(
       /verification failed: .*altered\.dump\.zst reads back with sha256 [0-9a-f]{12}…, expected [0-9a-f]{12}…/,
     );

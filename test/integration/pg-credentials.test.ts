@@ -7,7 +7,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { backup } from '../../src/backup/backup.js';
 import { memoryLogger } from '../../src/logger.js';
 import { type PgClient, resolvePgClient } from '../../src/postgres/client.js';
 import { parsePgUrl } from '../../src/postgres/connection.js';
@@ -16,6 +15,7 @@ import { createFileStore } from '../../src/storage/file.js';
 import { runAction } from '../harness/action.js';
 import { type PgServer, rowCounts, startPostgres } from '../harness/postgres.js';
 import { tempDir } from '../harness/tmp.js';
+import { pgBackup } from '../harness/backup.js';
 
 let pg: PgServer;
 let dir: Awaited<ReturnType<typeof tempDir>>;
@@ -64,18 +64,12 @@ describe('a ?password= in the database URL', () => {
   it('reaches pg_dump, pg_restore and psql through PGPASSWORD only, never their command line', async () => {
     expect(queryUrl('shop')).toContain(`password=${pg.password}`);
     const conn = parsePgUrl('database-url', queryUrl('shop'));
-    const result = await backup({
+    const result = await pgBackup({
       source: { engine: 'postgres', conn },
       store: createFileStore(path.join(dir.path, 'backups')),
-      prefix: '',
       nameTemplate: '{db}-{timestamp}',
-      format: 'custom',
-      jobs: 1,
-      compression: { algo: 'zstd', level: 1 },
-      encryption: { kind: 'none' },
       verify: 'restore', // pg_restore into a scratch database too
       resolveClient: async () => wrapped,
-      extraArgs: [],
       tempDir: dir.path,
       logger,
     });

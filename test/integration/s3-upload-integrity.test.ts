@@ -7,16 +7,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { backup } from '../../src/backup/backup.js';
 import { memoryLogger } from '../../src/logger.js';
-import { resolvePgClient } from '../../src/postgres/client.js';
-import { parsePgUrl } from '../../src/postgres/connection.js';
 import { PART_SIZE, type S3Store, createS3Store } from '../../src/storage/s3.js';
 import { PartDigests, confirmation } from '../../src/storage/s3-integrity.js';
 import type { Store } from '../../src/storage/types.js';
 import { type PgServer, seedSampleSchema, startPostgres } from '../harness/postgres.js';
 import { type S3Server, startS3 } from '../harness/s3.js';
 import { tempDir } from '../harness/tmp.js';
+import { pgBackup } from '../harness/backup.js';
 
 let pg: PgServer;
 let plain: S3Server;
@@ -129,18 +127,12 @@ describe('S3 put: what the service confirms', () => {
 
 describe('db-backup to S3: the read-back', () => {
   const run = (store: Store, name: string, logger = memoryLogger()) =>
-    backup({
-      source: { engine: 'postgres', conn: parsePgUrl('database-url', pg.url('app')) },
+    pgBackup({
+      url: pg.url('app'),
       store,
       prefix: 'db/',
       nameTemplate: name,
-      format: 'custom',
-      jobs: 1,
-      compression: { algo: 'zstd', level: 1 },
-      encryption: { kind: 'none' },
       verify: 'full',
-      resolveClient: (major) => resolvePgClient({ kind: 'auto' }, major, { logger }),
-      extraArgs: [],
       tempDir: dir.path,
       logger,
     });

@@ -6,7 +6,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
-import { backup } from '../../src/backup/backup.js';
 import { restore } from '../../src/backup/restore.js';
 import { memoryLogger } from '../../src/logger.js';
 import { resolvePgClient } from '../../src/postgres/client.js';
@@ -15,6 +14,7 @@ import { tempDatabaseCreated } from '../../src/postgres/temp-databases.js';
 import { createFileStore } from '../../src/storage/file.js';
 import { type PgServer, seedSampleSchema, startPostgres } from '../harness/postgres.js';
 import { tempDir } from '../harness/tmp.js';
+import { pgBackup } from '../harness/backup.js';
 
 let server: PgServer;
 let dir: Awaited<ReturnType<typeof tempDir>>;
@@ -88,18 +88,12 @@ describe('temp databases a killed run left', () => {
     const { names, holder } = await leftovers('k1');
     const logger = memoryLogger();
     const store = createFileStore(`${dir.path}/verify`);
-    const result = await backup({
-      source: { engine: 'postgres', conn: parsePgUrl('database-url', server.url('app')) },
+    const result = await pgBackup({
+      url: server.url('app'),
       store,
-      prefix: '',
       nameTemplate: 'app-verified',
-      format: 'custom',
       jobs: 2,
-      compression: { algo: 'zstd', level: 1 },
-      encryption: { kind: 'none' },
       verify: 'restore',
-      resolveClient: (major) => resolvePgClient({ kind: 'auto' }, major, { logger }),
-      extraArgs: [],
       tempDir: dir.path,
       logger,
     });
@@ -121,18 +115,12 @@ describe('temp databases a killed run left', () => {
     const { names } = await leftovers('k2');
     const logger = memoryLogger();
     const store = createFileStore(`${dir.path}/drill`);
-    const made = await backup({
-      source: { engine: 'postgres', conn: parsePgUrl('database-url', server.url('app')) },
+    const made = await pgBackup({
+      url: server.url('app'),
       store,
-      prefix: '',
       nameTemplate: 'app-drill',
-      format: 'custom',
       jobs: 2,
-      compression: { algo: 'zstd', level: 1 },
-      encryption: { kind: 'none' },
       verify: 'checksum',
-      resolveClient: (major) => resolvePgClient({ kind: 'auto' }, major, { logger }),
-      extraArgs: [],
       tempDir: dir.path,
       logger,
     });

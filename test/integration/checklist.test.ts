@@ -5,11 +5,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { createS3Store } from '../../src/storage/s3.js';
 import { emptyOutputs, runAction, type ActionRun } from '../harness/action.js';
 import { type GitHubSim, startGitHubSim, githubRunEnv } from '../harness/github-sim.js';
 import { json, startHttpServer, type TestServer } from '../harness/http-server.js';
 import { type PgServer, startPostgres } from '../harness/postgres.js';
 import { type RenderSim, startRenderSim } from '../harness/render-sim.js';
+import { type S3Server, startS3 } from '../harness/s3.js';
 import { tempDir } from '../harness/tmp.js';
 
 let pg: PgServer;
@@ -143,6 +145,55 @@ describe('the deploy checklist (root action)', () => {
     expect(render.violations).toEqual([]);
     expect(github.violations).toEqual([]);
   }, 180_000);
+});
+
+describe('the checklist backs up to S3 with the S3 inputs db-backup has', () => {
+  let s3: S3Server;
+  beforeAll(async () => {
+    s3 = await startS3();
+  }, 60_000);
+  afterAll(async () => {
+    await s3?.stop();
+  });
+
+  it('stores the pre-deploy backup in the bucket, credentials never shown', async () => {
+    const run = seeded(
+      await runAction('checklist', {
+        'database-url': pg.url('shop'),
+        'backup-destination': `s3://${s3.bucket}/pre-deploy`,
+        's3-endpoint': s3.endpoint,
+        's3-force-path-style': 'true',
+        'aws-access-key-id': s3.accessKeyId,
+        'aws-secret-access-key': s3.secretAccessKey,
+      }),
+    );
+    expect(run.stdout).not.toContain('::error::');
+    expect(run.code).toBe(0);
+    expect(run.outputs['backup-uri']).toMatch(
+      new RegExp(`^s3://${s3.bucket}/pre-deploy/pre-deploy-shop-.*\\.dump\\.zst$`),
+    );
+    expect(run.visible).not.toContain(s3.secretAccessKey);
+    // In the bucket: the archive and its manifest, written by the root action through the S3 store.
+    const store = createS3Store({
+      bucket: s3.bucket,
+      endpoint: s3.endpoint,
+      region: s3.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    });
+    const keys = (await store.list('pre-deploy/').finally(() => store.close())).map((o) => o.key);
+    expect(keys.some((k) => /\.dump\.zst$/.test(k))).toBe(true);
+    expect(keys.some((k) => k.endsWith('.manifest.json'))).toBe(true);
+  }, 120_000);
+
+  it('refuses the S3 inputs without a database-url, before anything runs', async () => {
+    const run = await runAction('checklist', {
+      'smoke-url': `${app.url}/health`,
+      's3-endpoint': s3.endpoint,
+    });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain("input 's3-endpoint' needs input 'database-url'");
+  }, 60_000);
 });
 
 describe('the checklist puts the database back with the app stopped', () => {

@@ -1,5 +1,6 @@
 /** One run of each case: the floor, the bundles (db-backup, db-restore) and the guides' way, each sampled in /proc. */
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { cleanEnv, sampledRun } from '../lib.js';
 import { parseOutputs } from '../smoke-concurrency.js';
@@ -209,6 +210,30 @@ async function backupOnce(ctx, size, round, kind, attempt) {
     // false when the action logged that the store confirmed the bytes on upload (S3 part ETags) and skipped the read-back.
     readBack: !/not read back: /.test(r.stdout),
   });
+}
+
+/**
+ * The physical floor of a backup in S3: the bare tools, `pg_dump -Fc -Z0 | zstd -1 -T<cores> | upload` to the same
+ * s3rver (lib-storage, 8 MiB parts, 4 at once, UNSIGNED-PAYLOAD, as db-backup sends them), no check, no hash, no
+ * manifest. `checked` tees the compressed stream into `zstd -d | pg_restore --file=/dev/null` too, as db-backup's
+ * default full check does (a diagnostic: the bare tools doing the action's whole job).
+ */
+export async function caseFloorS3(ctx, size, round, checked = false) {
+  const prefix = `floor-s3${checked ? '-checked' : ''}-${size.id}-r${round}`;
+  const q = (x) => `'${x.replace(/'/g, `'\\''`)}'`;
+  const threads = Math.min(os.availableParallelism(), 8);
+  const dump = `${q(ctx.pg.bin('pg_dump'))} -Fc -Z0 ${ctx.pg.conn.join(' ')} ${size.db} | zstd -q -1 -T${threads}`;
+  const check = checked ? ` | tee >(zstd -q -d | ${q(ctx.pg.bin('pg_restore'))} --file=/dev/null)` : '';
+  const up = `${q(ctx.node)} ${q(DB_BENCH_ENTRY)} --upload - ${ctx.s3.endpoint} ${ctx.s3.bucket} ${prefix}/backup.dump.zst unsigned`;
+  // The check's exit status: `wait $!` waits for the process substitution (bash 4.4+) and returns its status.
+  const cmd = `set -o pipefail; ${dump}${check} | ${up}${checked ? '; rc=$?; wait $! || exit 9; exit $rc' : ''}`;
+  const cpu0 = ctx.pg.cpuSeconds();
+  const r = await sampledRun('bash', ['-c', cmd], { env: ctx.pg.clientEnv });
+  const serverCpuSeconds = ctx.pg.cpuSeconds() - cpu0;
+  await ctx.s3.removePrefix(prefix);
+  if (r.code !== 0)
+    throw new Error(`bare pipeline to s3rver${checked ? ' (checked)' : ''} failed (${r.code}): ${r.stderr}`);
+  return { wallMs: r.wallMs, treeCpuSeconds: r.time?.cpuSeconds, serverCpuSeconds, treeMaxRssKiB: r.time?.maxRssKiB };
 }
 
 export async function caseGuideDump(ctx, size, round) {

@@ -131,8 +131,12 @@ export async function streamProfile(raw, stored) {
   return { nodeZstdBytes, stream: results };
 }
 
-/** Child mode (Node 24): uploads a file the way `aws s3 cp` does (multipart, 8 MiB parts, 10 at once). */
-export async function upload(file, endpoint, bucket, key) {
+/**
+ * Child mode (Node 24): uploads a file, or stdin when `file` is `-`, the way `aws s3 cp` does (multipart, 8 MiB
+ * parts, 10 at once). `unsigned` (the bare pipeline's floor) sends the parts as db-backup does: UNSIGNED-PAYLOAD,
+ * 4 at once, so that the floor does no work the action does not.
+ */
+export async function upload(file, endpoint, bucket, key, unsigned) {
   const { S3Client } = await import('@aws-sdk/client-s3');
   const { Upload } = await import('@aws-sdk/lib-storage');
   const client = new S3Client({
@@ -143,12 +147,21 @@ export async function upload(file, endpoint, bucket, key) {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
+  if (unsigned === 'unsigned') {
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        if (args.request?.headers) args.request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+        return next(args);
+      },
+      { step: 'build', name: 'benchUnsignedPayload' },
+    );
+  }
   try {
     await new Upload({
       client,
-      params: { Bucket: bucket, Key: key, Body: createReadStream(file) },
+      params: { Bucket: bucket, Key: key, Body: file === '-' ? process.stdin : createReadStream(file) },
       partSize: 8 * 1024 * 1024,
-      queueSize: 10,
+      queueSize: unsigned === 'unsigned' ? 4 : 10,
     }).done();
   } finally {
     client.destroy();

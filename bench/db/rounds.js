@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { median, mib, ms } from '../lib.js';
-import { caseBackup, caseFloor, caseGuideDump, caseGuideRestore, caseRestore } from './cases.js';
+import { caseBackup, caseFloor, caseFloorS3, caseGuideDump, caseGuideRestore, caseRestore } from './cases.js';
 import { RESTORE_JOBS } from './config.js';
 
 export const CASES = [
@@ -20,6 +20,16 @@ export const CASES = [
     diagnostic: true,
   },
   { id: 'backup-s3', label: 'db-backup → s3rver (defaults: zstd:1 by the zstd command, verify full)' },
+  {
+    id: 'floor-s3',
+    label: 'bare pipeline `pg_dump -Fc -Z0 \\| zstd -1 \\| upload` to s3rver (the physical floor of a backup in S3)',
+  },
+  {
+    id: 'floor-s3-checked',
+    label:
+      'bare pipeline with the full check: `… \\| zstd -1 \\| tee >(zstd -d \\| pg_restore -f /dev/null) \\| upload` (diagnostic: the bare tools doing the whole job)',
+    diagnostic: true,
+  },
   { id: 'guide-dump', label: 'guides: `pg_dump | gzip > file`' },
   { id: 'guide-upload', label: 'guides: upload of that file to s3rver' },
   { id: 'guide-total', label: 'guides: `pg_dump | gzip > file`, then upload' },
@@ -80,6 +90,14 @@ export async function benchSize(ctx, size, runs, caseIds = ALL_CASES) {
     samples['backup-s3'].push(s3);
     await ctx.s3.removePrefix(s3.prefix);
     log(`db: ${size.db} round ${round}: db-backup → s3rver ${ms(s3.wallMs)}, peak RSS ${mib(s3.peakRssKiB * 1024)}`);
+    const bare = await caseFloorS3(ctx, size, round);
+    samples['floor-s3'].push(bare);
+    log(`db: ${size.db} round ${round}: bare pipeline → s3rver ${ms(bare.wallMs)}`);
+    if (has('floor-s3-checked')) {
+      const checked = await caseFloorS3(ctx, size, round, true);
+      samples['floor-s3-checked'].push(checked);
+      log(`db: ${size.db} round ${round}: bare pipeline with the check → s3rver ${ms(checked.wallMs)}`);
+    }
     const guide = await caseGuideDump(ctx, size, round);
     samples['guide-dump'].push(guide.dump);
     samples['guide-upload'].push(guide.upload);
@@ -148,6 +166,12 @@ export async function benchSize(ctx, size, runs, caseIds = ALL_CASES) {
       backupFileToFloorPerRound: perRound('backup-file', 'floor'),
       s3ToFloor: toFloor('backup-s3'),
       s3ToFloorPerRound: perRound('backup-s3', 'floor'),
+      // The bare pipeline to S3 against pg_dump alone: above the goal's ratio, the goal asks for less than the floor.
+      bareS3ToFloor: toFloor('floor-s3'),
+      bareS3ToFloorPerRound: perRound('floor-s3', 'floor'),
+      s3ToBare: by['backup-s3'].wallMs / by['floor-s3'].wallMs,
+      s3ToBarePerRound: perRound('backup-s3', 'floor-s3'),
+      s3ToBareChecked: by['floor-s3-checked'] ? by['backup-s3'].wallMs / by['floor-s3-checked'].wallMs : undefined,
       s3Speedup: by['guide-total'].wallMs / by['backup-s3'].wallMs,
       s3SpeedupPerRound: median(samples['guide-total'].map((x, i) => x.wallMs / samples['backup-s3'][i].wallMs)),
       restoreToGuide: by.restore.wallMs / by['guide-restore'].wallMs,

@@ -5,8 +5,8 @@
  * The evidence is the ETag S3 returns for every part (UploadPart) or for a single-request upload
  * (PutObject): for an object that is not encrypted with SSE-KMS or SSE-C it is the MD5 of the bytes the
  * service received, computed by the service. We compute the MD5 of every part of our own stream as it
- * passes (parts cut where `@aws-sdk/lib-storage` cuts them: every `partSize` bytes, the last part possibly
- * full) and confirm only when
+ * passes (parts cut where s3-multipart.ts cuts them, as `@aws-sdk/lib-storage` does: every `partSize` bytes,
+ * the last part possibly full) and confirm only when
  * - the service returned, for part 1…N, exactly the MD5 of our bytes of that part, and
  * - the CompleteMultipartUpload that assembled the object listed exactly parts 1…N with those ETags
  *   (or, for one part, the PutObject returned the MD5 of the whole body).

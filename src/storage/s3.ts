@@ -1,7 +1,7 @@
 /**
  * An S3 (or S3-compatible) bucket as a Store. Uploads are streamed as multipart uploads of 8 MiB
- * parts, at most 4 in flight, so memory stays bounded whatever the size of the backup; a failed
- * upload is aborted so no object and no orphaned parts are left behind.
+ * parts, at most 4 in flight, from reused buffers (s3-multipart.ts), so memory stays bounded whatever the
+ * size of the backup; a failed upload is aborted so no object and no orphaned parts are left behind.
  *
  * Credentials come from the options or, when none are given, from the SDK's standard chain
  * (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN, web identity, shared config, …).
@@ -22,7 +22,6 @@ import {
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { STATUS_CODES } from 'node:http';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
@@ -31,6 +30,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { scrub } from '../redact.js';
 import { notFound } from './file.js';
 import { confirmation, PartDigests, uploadWatcher } from './s3-integrity.js';
+import { uploadStream } from './s3-multipart.js';
 import {
   abortReason,
   type IncompleteWrite,
@@ -125,7 +125,7 @@ export function createS3Store(options: S3StoreOptions): S3Store {
     // Count the bytes and tell the source's errors from the service's: the source is read
     // through this generator only.
     let size = 0;
-    // The MD5 of each part as lib-storage cuts them (every PART_SIZE bytes), to compare with the ETags.
+    // The MD5 of each part as uploadStream cuts them (every PART_SIZE bytes), to compare with the ETags.
     const digests = new PartDigests(PART_SIZE);
     let sourceFailed = false;
     let sourceError: unknown;
@@ -143,33 +143,28 @@ export function createS3Store(options: S3StoreOptions): S3Store {
         throw err;
       }
     };
-    const upload = new Upload({
-      client,
-      params: {
-        Bucket: bucket,
-        Key,
-        Body: Readable.from(counted(), { objectMode: false }),
-        ContentType: opts.contentType,
-      },
-      partSize: PART_SIZE,
-      queueSize: QUEUE_SIZE,
-      // We abort ourselves, so that a failing abort cannot hide the error that caused it.
-      leavePartsOnError: true,
-    });
-    // An abort ends the source. Not upload.abort(): that rejects at once while parts are still in
-    // flight, and a part that lands after AbortMultipartUpload would be orphaned. Ending the source
-    // lets the parts in flight settle, then done() rejects and the multipart upload is aborted below.
+    // An abort ends the source: the parts in flight settle, then done rejects and the multipart upload is
+    // aborted below (a part that landed after AbortMultipartUpload would be orphaned).
     const stop = () => body.destroy(abortReason(signal!));
     signal?.addEventListener('abort', stop, { once: true });
     const watch = watchUpload(Key);
+    const upload = uploadStream(counted(), {
+      client,
+      bucket,
+      key: Key,
+      contentType: opts.contentType,
+      partSize: PART_SIZE,
+      queueSize: QUEUE_SIZE,
+    });
     try {
-      await upload.done();
+      await upload.done;
       const { confirmed, why } = confirmation(digests.finish(), watch.seen);
       if (why) logger.debug(`${uri(key)}: the service did not confirm the bytes it received (${why})`);
       return { size, confirmed };
     } catch (err) {
       if (!body.destroyed) body.destroy();
-      if (upload.uploadId) await abortMultipart(Key, upload.uploadId, uri(key));
+      const uploadId = upload.uploadId();
+      if (uploadId) await abortMultipart(Key, uploadId, uri(key));
       if (signal?.aborted) throw abortReason(signal);
       if (sourceFailed) throw sourceError;
       throw fail(err, 'upload to', uri(key));

@@ -16,7 +16,7 @@ import {
 } from '../../src/storage/artifact.js';
 import { createFileStore } from '../../src/storage/file.js';
 import { joinKey, openStore, parseDestinationSpec, type S3Settings } from '../../src/storage/index.js';
-import { createS3Store, type S3Store, type S3StoreOptions } from '../../src/storage/s3.js';
+import { createS3Store, PART_SIZE, QUEUE_SIZE, type S3Store, type S3StoreOptions } from '../../src/storage/s3.js';
 import type { Store } from '../../src/storage/types.js';
 import { freePort } from '../harness/ports.js';
 import { startS3, type S3Server } from '../harness/s3.js';
@@ -285,6 +285,76 @@ describe('S3 store against s3rver', () => {
     expect(seen.names).not.toContain('PutObjectCommand');
     expect((await sha256Of(await store.get('multipart/big.dump'))).sha256).toBe(source.sha256());
   });
+
+  it('reuses its part buffers: 60 MiB arrives unchanged in 8 parts, never more than 4 in flight', async () => {
+    const store = s3Store();
+    const seen = recordCommands(store.client);
+    let inFlight = 0;
+    let most = 0;
+    store.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName !== 'UploadPartCommand') return next(args);
+        most = Math.max(most, ++inFlight);
+        try {
+          return await next(args);
+        } finally {
+          inFlight--;
+        }
+      },
+      { step: 'initialize', name: 'opskitTestInFlight' },
+    );
+    const source = randomStream(60 * MiB);
+    const put = await store.put('multipart/reused.dump', source.stream);
+    expect(seen.partSizes).toHaveLength(8);
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(QUEUE_SIZE);
+    expect(put).toMatchObject({ size: 60 * MiB, confirmed: expect.stringContaining('8 parts') });
+    expect((await sha256Of(await store.get('multipart/reused.dump'))).sha256).toBe(source.sha256());
+  }, 60_000);
+
+  it('cuts an exact multiple of the part size as lib-storage does: one part is one PutObject, two are two full parts', async () => {
+    const store = s3Store();
+    const one = recordCommands(store.client);
+    const single = randomStream(PART_SIZE);
+    expect((await store.put('multipart/one.dump', single.stream)).confirmed).toBeDefined();
+    expect(one.names).toEqual(['PutObjectCommand']);
+    expect((await sha256Of(await store.get('multipart/one.dump'))).sha256).toBe(single.sha256());
+    const other = s3Store();
+    const two = recordCommands(other.client);
+    const double = randomStream(2 * PART_SIZE);
+    expect((await other.put('multipart/two.dump', double.stream)).confirmed).toBeDefined();
+    expect(two.partSizes).toEqual([PART_SIZE, PART_SIZE]);
+    expect((await sha256Of(await other.get('multipart/two.dump'))).sha256).toBe(double.sha256());
+  }, 60_000);
+
+  it('stops at a part the service refuses: no part after it is sent, those in flight settle, the upload is aborted', async () => {
+    const store = s3Store();
+    const seen = recordCommands(store.client);
+    store.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'UploadPartCommand' && (args.input as { PartNumber?: number }).PartNumber === 3) {
+          throw Object.assign(new Error('We encountered an internal error. Please try again.'), {
+            name: 'InternalError',
+            $metadata: { httpStatusCode: 500 },
+          });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'opskitTestRefusePart' },
+    );
+    await expect(store.put('refused/db.dump', randomStream(100 * MiB).stream)).rejects.toThrow(
+      `S3 upload to s3://${s3.bucket}/refused/db.dump failed: HTTP 500 InternalError`,
+    );
+    const parts = seen.inputs
+      .filter((_, i) => seen.names[i] === 'UploadPartCommand')
+      .map((x) => (x as { PartNumber: number }).PartNumber);
+    // Parts already handed out when part 3 failed may still go (at most the queue), none far after it.
+    expect(Math.max(...parts)).toBeLessThanOrEqual(3 + QUEUE_SIZE);
+    expect(seen.names).toContain('AbortMultipartUploadCommand');
+    expect(seen.names).not.toContain('CompleteMultipartUploadCommand');
+    expect(await multipartUploads(store)).toEqual([]);
+    expect(await store.exists('refused/db.dump')).toBe(false);
+  }, 60_000);
 
   it('sends a small object as one PutObject', async () => {
     const store = s3Store();

@@ -212,6 +212,11 @@ Times are taken by the bench process from \`spawn\` to the child's exit (process
 start-up), and, for the smoke test, also from the \`durationMs\` of the JSON report (the \`report\` output), which
 counts only the checks themselves. Unit tests never assert timings; this is the only place they are measured.
 
+A speed goal is also set against its physical floor, measured in the same rounds: the bare tools doing the same
+job, with nothing opskit adds (for a backup in S3, \`pg_dump | zstd | upload\` to the same store; for a restore of a
+stored archive, \`zstd -d\` and \`pg_restore\`). Where a goal asks for less than that floor, its row says so with the
+figures and judges the floor-relative version: the goal's ratio applied to the floor.
+
 ## Goals
 
 ${table(['goal', 'measured', 'result'], [smokeGoalRow(smoke), coldGoalRow(cold), ...dbGoalRows, migrateGoalRow(results.migrate), ...(results.render ? [renderPollingGoalRow(results.render)] : []), ...(results['blue-green'] ? [blueGreenGoalRow(results['blue-green'])] : []), ...(results['clean-restore'] ? cleanGoalRows(results['clean-restore']) : [])])}

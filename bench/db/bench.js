@@ -104,19 +104,17 @@ function speedVerdict(size) {
  * db-backup to S3 at most GOALS.s3MaxRatio× `pg_dump -Fc -Z0 > /dev/null`. When the bare pipeline alone
  * (`pg_dump | zstd | upload`, measured in the same rounds) already takes more than that, the goal asks for less than
  * the physical floor: it is then judged floor-relative, db-backup at most GOALS.s3MaxRatio× that bare pipeline.
- * Results kept from before a ratio was measured lack it: judged undefined, not met.
+ * Judged on the medians of the per-round ratios: the cases of a round run back to back, while pg_dump's own time
+ * moves by half between rounds on this shared machine (4.1 to 6.6 s in one run). Results kept from before a ratio
+ * was measured lack it: judged undefined, not met.
  */
 function s3FloorVerdict(r) {
-  const direct = r.s3ToFloor !== undefined && r.s3ToFloor <= GOALS.s3MaxRatio;
-  const belowFloor = r.bareS3ToFloor !== undefined && r.bareS3ToFloor > GOALS.s3MaxRatio;
-  const floorRelative = belowFloor && r.s3ToBare <= GOALS.s3MaxRatio;
-  return {
-    ratio: r.s3ToFloor,
-    bareRatio: r.bareS3ToFloor,
-    toBare: r.s3ToBare,
-    belowFloor,
-    met: direct || floorRelative,
-  };
+  const direct = r.s3ToFloorPerRound ?? r.s3ToFloor;
+  const bare = r.bareS3ToFloorPerRound;
+  const toBare = r.s3ToBarePerRound;
+  const belowFloor = bare !== undefined && bare > GOALS.s3MaxRatio;
+  const met = (direct !== undefined && direct <= GOALS.s3MaxRatio) || (belowFloor && toBare <= GOALS.s3MaxRatio);
+  return { ratio: direct, bareRatio: bare, toBare, belowFloor, met };
 }
 
 /**

@@ -16,6 +16,14 @@ const mst = (v) => (v === undefined || !Number.isFinite(v) ? '–' : ms(v));
 const rate = (bytes, msValue) =>
   bytes === undefined || !msValue ? '–' : `${(bytes / 1024 ** 2 / (msValue / 1000)).toFixed(0)} MiB/s`;
 
+/** The per-round ratios of case `a` to case `b` ("1.87×, 1.43×, 1.63×"), from the runs the results keep. */
+function perRoundText(size, a, b) {
+  const runs = (id) => caseOf(size, id)?.runs ?? [];
+  return runs(a)
+    .map((v, i) => rt(v / runs(b)[i]))
+    .join(', ');
+}
+
 /** What a database is, for the goal rows: "1022.4 MiB database, md5-hex text: high entropy". */
 const dbLabel = (size) => `${mib(size.sizeBytes)} database, ${SHAPES[size.shape ?? 'md5'].label}`;
 
@@ -44,10 +52,10 @@ function speedGoalRows(result, size, v) {
     ],
     s3Floor: [
       `db-backup to S3 (s3rver) takes at most ${GOALS.s3MaxRatio}× the time of \`pg_dump -Fc -Z0 > /dev/null\` (issue #16; ${D})`,
-      `${ms(c('backup-s3').wallMs)} vs ${ms(c('floor').wallMs)}: **${rt(v.s3Floor.ratio)}** (median of the per-round ratios ${rt(size.ratios.s3ToFloorPerRound)}; the stored archive ${c('backup-s3').readBack === false ? 'not read back: s3rver confirmed every part' : 'read back'})` +
+      `${ms(c('backup-s3').wallMs)} vs ${ms(c('floor').wallMs)} (medians): **${rt(v.s3Floor.ratio)}** as the median of the per-round ratios (${rt(size.ratios.s3ToFloor)} of the medians; the stored archive ${c('backup-s3').readBack === false ? 'not read back: s3rver confirmed every part' : 'read back'})` +
         (c('floor-s3')
           ? `. The bare pipeline alone (\`pg_dump -Fc -Z0 \\| zstd -1 \\| upload\`, no check) takes ${ms(c('floor-s3').wallMs)} = ` +
-            `**${rt(v.s3Floor.bareRatio)}** \`pg_dump > /dev/null\`${v.s3Floor.belowFloor ? `, so the goal asks for less than the physical floor; floor-relative, db-backup takes **${rt(v.s3Floor.toBare)}** the bare pipeline (median of the per-round ratios ${rt(size.ratios.s3ToBarePerRound)}; at most ${GOALS.s3MaxRatio}×)` : `; db-backup takes ${rt(v.s3Floor.toBare)} of it`}` +
+            `**${rt(v.s3Floor.bareRatio)}** \`pg_dump > /dev/null\` (per round ${perRoundText(size, 'floor-s3', 'floor')}; ${rt(size.ratios.bareS3ToFloor)} of the medians)${v.s3Floor.belowFloor ? `, so the goal asks for less than the physical floor; floor-relative, db-backup takes **${rt(v.s3Floor.toBare)}** the bare pipeline (per round ${perRoundText(size, 'backup-s3', 'floor-s3')}; ${rt(size.ratios.s3ToBare)} of the medians; at most ${GOALS.s3MaxRatio}×)` : `; db-backup takes ${rt(v.s3Floor.toBare)} of it`}` +
             (c('floor-s3-checked')
               ? `; with the full check added (the bare tools doing db-backup's whole job) ${ms(c('floor-s3-checked').wallMs)}, of which db-backup takes ${rt(size.ratios.s3ToBareChecked)}`
               : '')

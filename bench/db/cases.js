@@ -181,8 +181,9 @@ async function backupOnce(ctx, size, round, kind, attempt) {
     });
   } else {
     inputs.destination = path.join(ctx.work, 'backups', name);
-    if (kind === 'file-checksum') inputs.verify = 'checksum';
   }
+  // file-checksum, s3-checksum: verify: checksum, without the full check (diagnostics: what the check costs).
+  if (kind.endsWith('-checksum')) inputs.verify = 'checksum';
   // file-node: the defaults, with Node's in-process zlib instead of the zstd command (and for the check's zstd -d).
   const extraEnv = kind === 'file-node' ? { OPSKIT_CODEC: 'node' } : {};
   let r;

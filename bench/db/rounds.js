@@ -27,7 +27,11 @@ export const CASES = [
   {
     id: 'floor-s3-checked',
     label:
-      'bare pipeline with the full check: `… \\| zstd -1 \\| tee >(zstd -d \\| pg_restore -f /dev/null) \\| upload` (diagnostic: the bare tools doing the whole job)',
+      "bare pipeline with the full check: `… \\| zstd -1 \\| tee >(zstd -d \\| pg_restore -f /dev/null) \\| upload` (the bare tools doing db-backup's default job: the S3 goal's floor)",
+  },
+  {
+    id: 'backup-s3-checksum',
+    label: "db-backup → s3rver, verify: checksum (diagnostic: no full check, the bare pipeline's job)",
     diagnostic: true,
   },
   { id: 'guide-dump', label: 'guides: `pg_dump | gzip > file`' },
@@ -93,10 +97,14 @@ export async function benchSize(ctx, size, runs, caseIds = ALL_CASES) {
     const bare = await caseFloorS3(ctx, size, round);
     samples['floor-s3'].push(bare);
     log(`db: ${size.db} round ${round}: bare pipeline → s3rver ${ms(bare.wallMs)}`);
-    if (has('floor-s3-checked')) {
-      const checked = await caseFloorS3(ctx, size, round, true);
-      samples['floor-s3-checked'].push(checked);
-      log(`db: ${size.db} round ${round}: bare pipeline with the check → s3rver ${ms(checked.wallMs)}`);
+    const checked = await caseFloorS3(ctx, size, round, true);
+    samples['floor-s3-checked'].push(checked);
+    log(`db: ${size.db} round ${round}: bare pipeline with the check → s3rver ${ms(checked.wallMs)}`);
+    if (has('backup-s3-checksum')) {
+      const s3Checksum = await caseBackup(ctx, size, round, 's3-checksum');
+      samples['backup-s3-checksum'].push(s3Checksum);
+      await ctx.s3.removePrefix(s3Checksum.prefix);
+      log(`db: ${size.db} round ${round}: db-backup → s3rver, verify checksum ${ms(s3Checksum.wallMs)}`);
     }
     const guide = await caseGuideDump(ctx, size, round);
     samples['guide-dump'].push(guide.dump);
@@ -171,7 +179,12 @@ export async function benchSize(ctx, size, runs, caseIds = ALL_CASES) {
       bareS3ToFloorPerRound: perRound('floor-s3', 'floor'),
       s3ToBare: by['backup-s3'].wallMs / by['floor-s3'].wallMs,
       s3ToBarePerRound: perRound('backup-s3', 'floor-s3'),
-      s3ToBareChecked: by['floor-s3-checked'] ? by['backup-s3'].wallMs / by['floor-s3-checked'].wallMs : undefined,
+      // The S3 goal's floor: the bare tools doing db-backup's default job (with the full check).
+      checkedS3ToFloor: toFloor('floor-s3-checked'),
+      checkedS3ToFloorPerRound: perRound('floor-s3-checked', 'floor'),
+      s3ToChecked: by['backup-s3'].wallMs / by['floor-s3-checked'].wallMs,
+      s3ToCheckedPerRound: perRound('backup-s3', 'floor-s3-checked'),
+      s3ChecksumToBarePerRound: by['backup-s3-checksum'] ? perRound('backup-s3-checksum', 'floor-s3') : undefined,
       s3Speedup: by['guide-total'].wallMs / by['backup-s3'].wallMs,
       s3SpeedupPerRound: median(samples['guide-total'].map((x, i) => x.wallMs / samples['backup-s3'][i].wallMs)),
       restoreToGuide: by.restore.wallMs / by['guide-restore'].wallMs,

@@ -28,6 +28,8 @@ export async function actionEnv(dir, inputs) {
 }
 
 export const sec = (msValue) => msValue / 1000;
+/** A word quoted for bash. */
+export const q = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
 export const isCmd = (c, name, flag) => c.comm === name && c.argv.some((a) => a.startsWith(flag));
 
 /**
@@ -221,7 +223,6 @@ async function backupOnce(ctx, size, round, kind, attempt) {
  */
 export async function caseFloorS3(ctx, size, round, checked = false) {
   const prefix = `floor-s3${checked ? '-checked' : ''}-${size.id}-r${round}`;
-  const q = (x) => `'${x.replace(/'/g, `'\\''`)}'`;
   const threads = Math.min(os.availableParallelism(), 8);
   const dump = `${q(ctx.pg.bin('pg_dump'))} -Fc -Z0 ${ctx.pg.conn.join(' ')} ${size.db} | zstd -q -1 -T${threads}`;
   const check = checked ? ` | tee >(zstd -q -d | ${q(ctx.pg.bin('pg_restore'))} --file=/dev/null)` : '';
@@ -240,7 +241,6 @@ export async function caseFloorS3(ctx, size, round, checked = false) {
 export async function caseGuideDump(ctx, size, round) {
   const file = path.join(ctx.work, 'guide', `${size.id}-r${round}.sql.gz`);
   await mkdir(path.dirname(file), { recursive: true });
-  const q = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
   const cmd = `set -o pipefail; ${q(ctx.pg.bin('pg_dump'))} ${ctx.pg.conn.join(' ')} ${size.db} | gzip > ${q(file)}`;
   const cpu0 = ctx.pg.cpuSeconds();
   const dump = await sampledRun('bash', ['-c', cmd], { env: ctx.pg.clientEnv });
@@ -295,7 +295,6 @@ async function restoreOnce(ctx, size, round, manifest, attempt) {
 export async function caseGuideRestore(ctx, size, round, file) {
   const target = `${size.id}_r${round}_guide`;
   ctx.created.add(target);
-  const q = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
   const conn = ctx.pg.conn.join(' ');
   const cmd =
     `set -o pipefail; ${q(ctx.pg.bin('createdb'))} ${conn} ${target} && ` +

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { cleanEnv, ms, run, sampledRun } from '../lib.js';
+import { q } from './cases.js';
 import { DB_BENCH_ENTRY, TABLES } from './config.js';
 
 export async function profile(ctx, size) {
@@ -37,7 +38,6 @@ export async function profile(ctx, size) {
   out.dumpServerCpuSeconds = ctx.pg.cpuSeconds() - cpu0;
   try {
     out.rawBytes = (await stat(raw)).size;
-    const q = (x) => `'${x.replace(/'/g, `'\\''`)}'`;
     const pieces = [
       // What db-backup's default runs (codec.ts: zstd -q -c -1 -T<cores>, fed by pg_dump's stdout).
       {

@@ -312,7 +312,7 @@ describe('S3 store against s3rver', () => {
     expect((await sha256Of(await store.get('multipart/reused.dump'))).sha256).toBe(source.sha256());
   }, 60_000);
 
-  it('cuts an exact multiple of the part size as lib-storage does: one part is one PutObject, two are two full parts', async () => {
+  it('cuts as lib-storage does: one full part is one PutObject, two are two full parts, none is one empty object', async () => {
     const store = s3Store();
     const one = recordCommands(store.client);
     const single = randomStream(PART_SIZE);
@@ -325,6 +325,15 @@ describe('S3 store against s3rver', () => {
     expect((await other.put('multipart/two.dump', double.stream)).confirmed).toBeDefined();
     expect(two.partSizes).toEqual([PART_SIZE, PART_SIZE]);
     expect((await sha256Of(await other.get('multipart/two.dump'))).sha256).toBe(double.sha256());
+    // Nothing at all is one empty object, confirmed like any other.
+    const third = s3Store();
+    const none = recordCommands(third.client);
+    expect(await third.put('multipart/empty.dump', Readable.from([]))).toMatchObject({
+      size: 0,
+      confirmed: expect.any(String),
+    });
+    expect(none.names).toEqual(['PutObjectCommand']);
+    expect((await sha256Of(await third.get('multipart/empty.dump'))).size).toBe(0);
   }, 60_000);
 
   it('stops at a part the service refuses: no part after it is sent, those in flight settle, the upload is aborted', async () => {

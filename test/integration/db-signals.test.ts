@@ -157,40 +157,68 @@ describe('db-backup stopped by SIGTERM', () => {
     120_000,
   );
 
-  it('half-way through an upload to S3: no object and no multipart upload left', async () => {
-    const run = await interrupt(
-      'db-backup',
-      {
-        'database-url': pg.url('app'),
-        destination: `s3://${s3.bucket}/signals`,
-        compression: 'none',
-        's3-endpoint': s3.endpoint,
-        's3-region': s3.region,
-        's3-force-path-style': 'true',
-        'aws-access-key-id': s3.accessKeyId,
-        'aws-secret-access-key': s3.secretAccessKey,
-      },
-      { after: /dumping .* with pg_dump/, delayMs: 500 },
-    );
-    await expectCleanExit(run, 'db-backup');
-    expect(run.code).toBe(1);
-    const client = new S3Client({
-      endpoint: s3.endpoint,
-      region: s3.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    });
-    try {
-      const objects = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: 'signals/' }));
-      expect(objects.Contents ?? []).toEqual([]);
-      const uploads = await client
-        .send(new ListMultipartUploadsCommand({ Bucket: s3.bucket, Prefix: 'signals/' }))
-        .catch(() => ({ Uploads: [] }));
-      expect(uploads.Uploads ?? []).toEqual([]);
-    } finally {
-      client.destroy();
-    }
-  }, 120_000);
+  // The S3 store's own multipart upload (s3-multipart.ts): before any part, with parts in flight, once the
+  // parts are confirmed (the manifest not yet written), and with a second SIGTERM during the cleanup.
+  const s3Points: [string, Point][] = [
+    ['as pg_dump starts', { after: /dumping .* with pg_dump/, delayMs: 0 }],
+    ['half-way through the upload', { after: /dumping .* with pg_dump/, delayMs: 500 }],
+    ['late in the upload', { after: /dumping .* with pg_dump/, delayMs: 1000 }],
+    ['as the service has confirmed every part', { after: /not read back: /, delayMs: 0 }],
+    ['with a second SIGTERM during the cleanup', { after: /dumping .* with pg_dump/, delayMs: 300, againMs: 20 }],
+  ];
+  it.each(s3Points)(
+    'to S3, %s: no object, no multipart upload left, or the whole backup when it had finished',
+    async (_label, point) => {
+      const prefix = `signals-${++n}`;
+      const run = await interrupt(
+        'db-backup',
+        {
+          'database-url': pg.url('app'),
+          destination: `s3://${s3.bucket}/${prefix}`,
+          compression: 'none',
+          's3-endpoint': s3.endpoint,
+          's3-region': s3.region,
+          's3-force-path-style': 'true',
+          'aws-access-key-id': s3.accessKeyId,
+          'aws-secret-access-key': s3.secretAccessKey,
+        },
+        point,
+      );
+      await expectCleanExit(run, 'db-backup');
+      if (point.againMs !== undefined) expect([1, 128]).toContain(run.code);
+      else expect([0, 1]).toContain(run.code);
+      const client = new S3Client({
+        endpoint: s3.endpoint,
+        region: s3.region,
+        forcePathStyle: true,
+        credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+      });
+      try {
+        const objects = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `${prefix}/` }));
+        const keys = (objects.Contents ?? []).map((o) => o.Key!);
+        // Either nothing at all, or the whole backup (the archive and its manifest): when the signal came after
+        // the manifest was written, the run says the backup is complete; before, that nothing was kept.
+        if (keys.length) {
+          expect(keys.map((k) => k.replace(/^.*\.(dump|manifest\.json)$/, '$1')).sort()).toEqual([
+            'dump',
+            'manifest.json',
+          ]);
+          if (run.code !== 0) expect(run.stateLines[0]).toMatch(/the backup .* is complete and verified/);
+        } else {
+          expect(run.code).not.toBe(0);
+          expect(run.stateLines[0]).toMatch(/no backup was kept/);
+        }
+        const uploads = await client
+          .send(new ListMultipartUploadsCommand({ Bucket: s3.bucket, Prefix: `${prefix}/` }))
+          .catch(() => ({ Uploads: [] }));
+        expect(uploads.Uploads ?? []).toEqual([]);
+      } finally {
+        client.destroy();
+      }
+      expect(await fingerprint(pg, 'app')).toEqual(appPrint);
+    },
+    120_000,
+  );
 });
 
 describe('db-restore mode clean stopped by SIGTERM', () => {

@@ -321,9 +321,8 @@ function bareS3Line(c, x) {
   return (
     `A backup in S3 by the bare tools: \`pg_dump -Fc -Z0 | zstd -1 -T<cores> | upload\` (lib-storage, ` +
     `8 MiB parts, 4 at once, UNSIGNED-PAYLOAD, as db-backup sends them; no check, no hash, no manifest) to the same ` +
-    `s3rver take ${ms(bare.wallMs)} = ${x(bare.wallMs)} the floor (CPU: ${cpu(bare)}, besides s3rver's), while ` +
-    `\`pg_dump | zstd -1\` to /dev/null keeps pg_dump's pace: the store, which receives, hashes and writes every part ` +
-    `and then copies them into one object, is what the upload adds` +
+    `s3rver take ${ms(bare.wallMs)} = ${x(bare.wallMs)} the floor (CPU: ${cpu(bare)}, besides s3rver's, which ` +
+    `receives, hashes and writes every part and then copies them into one object on the same CPUs)` +
     (checked
       ? `. With the full check teed off the compressed stream (\`zstd -d | pg_restore --file=/dev/null\`) the bare ` +
         `tools take ${ms(checked.wallMs)} = ${x(checked.wallMs)} the floor (CPU: ${cpu(checked)}): the S3 goal's physical floor; db-backup, which ` +
